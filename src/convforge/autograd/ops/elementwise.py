@@ -1,0 +1,171 @@
+"""Elementwise Functions with NumPy broadcasting; gradients are summed back to each shape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched to reach it."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+def _shape(value) -> tuple[int, ...]:
+    return np.shape(value)
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = (_shape(a), _shape(b))
+        return np.add(a, b)
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = (_shape(a), _shape(b))
+        return np.subtract(a, b)
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = unbroadcast(g * b, _shape(a)) if self.needs_input_grad[0] else None
+        gb = unbroadcast(g * a, _shape(b)) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return np.divide(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = unbroadcast(g / b, _shape(a)) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), _shape(b)) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        y = np.power(a, b)
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, g):
+        a, b, y = self.saved
+        ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a)) if self.needs_input_grad[0] else None
+        gb = None
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            gb = unbroadcast(g * y * log_a, _shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return np.negative(a)
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.y = np.exp(a)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y,)
+
+
+class Log(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.log(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g / a,)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.y = np.sqrt(a)
+        return self.y
+
+    def backward(self, g):
+        return (g / (2 * self.y),)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.abs(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g * np.sign(a),)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        self.mask = a > 0
+        return np.where(self.mask, a, np.zeros((), dtype=a.dtype))
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        # split by sign so exp never overflows
+        e = np.exp(-np.abs(a))
+        self.y = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y * (1 - self.y),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.y = np.tanh(a)
+        return self.y
+
+    def backward(self, g):
+        return (g * (1 - self.y * self.y),)
+
+
+class Clamp(Function):
+    def forward(self, a, low, high):
+        self.mask = np.ones(a.shape, dtype=bool)
+        if low is not None:
+            self.mask &= a >= low
+        if high is not None:
+            self.mask &= a <= high
+        return np.clip(a, low, high)
+
+    def backward(self, g):
+        return g * self.mask, None, None
