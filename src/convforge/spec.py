@@ -519,7 +519,7 @@ def pool_spec(
     stride = ntuple(stride, n, "stride", op, minimum=1)
     padding_t = ntuple(padding, n, "padding", op, minimum=0)
     dilation = ntuple(dilation, n, "dilation", op, minimum=1)
-    for dim, (k, p, d) in enumerate(zip(kernel, padding_t, dilation)):
+    for dim, (k, p) in enumerate(zip(kernel, padding_t)):
         if p > k // 2:
             raise ValueError(
                 f"{op}: padding should be at most half of the kernel size, but got "
