@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python examples/edge_detection.py
+	$(BIN)/convforge train
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples
