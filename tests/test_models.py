@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close, to_torch
 from torch import nn as tnn
 
 import convforge as cf
+from conftest import assert_close, to_torch
 from convforge import models
 
 
@@ -250,7 +250,7 @@ def _twins(name):
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     for p in ours.parameters():
         p.data = p.data.astype(np.float64)
-    for name_, buffer in ours.named_buffers():
+    for _, buffer in ours.named_buffers():
         if buffer is not None and np.issubdtype(buffer.dtype, np.floating):
             buffer.data = buffer.data.astype(np.float64)
     return ours, theirs, in_shape, out_shape
