@@ -1,0 +1,92 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, as torch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, check_number
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), with torch's update rule.
+
+    For each parameter :math:`\theta` with gradient :math:`g` (negated if ``maximize``)::
+
+        g = g + weight_decay * theta                      if weight_decay != 0
+        b = g                      (first step)           if momentum != 0
+        b = momentum * b + (1 - dampening) * g   (later steps)
+        g = g + momentum * b  if nesterov  else  b
+        theta = theta - lr * g
+
+    The buffer starts at the first gradient (not at zero), so dampening only applies from
+    the second step on: torch's convention, which differs from Sutskever et al.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+        Parameters to optimize or parameter groups.
+    lr : float
+        Learning rate (>= 0).
+    momentum : float
+        Momentum factor (>= 0).
+    dampening : float
+        Dampening for momentum.
+    weight_decay : float
+        L2 penalty (>= 0).
+    nesterov : bool
+        Nesterov momentum; needs momentum > 0 and dampening = 0.
+    maximize : bool
+        Maximize the objective instead of minimizing it.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_number("SGD", "lr", group["lr"])
+        check_number("SGD", "momentum", group["momentum"])
+        check_number("SGD", "dampening", group["dampening"], low=None)
+        check_number("SGD", "weight_decay", group["weight_decay"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "SGD: nesterov=True requires momentum > 0 and dampening = 0, but got "
+                f"momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
+
+    def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param.data
+        momentum = group["momentum"]
+        if momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = np.array(grad, dtype=param.dtype, copy=True)
+            else:
+                buffer *= momentum
+                buffer += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        param.data -= group["lr"] * grad
