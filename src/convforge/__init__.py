@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import functional, spec
+from . import data, functional, io, optim, spec
 from .autograd import Function, Tensor, as_tensor, enable_grad, gradcheck, no_grad, tensor
 from .backend import backends, set_num_threads
 
@@ -28,6 +28,7 @@ __all__ = [
     "Tensor",
     "as_tensor",
     "backends",
+    "data",
     "enable_grad",
     "float16",
     "float32",
@@ -35,7 +36,9 @@ __all__ = [
     "functional",
     "gradcheck",
     "int64",
+    "io",
     "no_grad",
+    "optim",
     "set_num_threads",
     "spec",
     "tensor",
