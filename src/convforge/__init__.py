@@ -12,9 +12,30 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import data, functional, io, optim, spec
+from . import data, functional, io, nn, optim, spec
 from .autograd import Function, Tensor, as_tensor, enable_grad, gradcheck, no_grad, tensor
+from .autograd.routines import (
+    arange,
+    cat,
+    concat,
+    full,
+    full_like,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    stack,
+    where,
+    zeros,
+    zeros_like,
+)
 from .backend import backends, set_num_threads
+from .random import initial_seed, manual_seed
 
 __version__ = "0.1.0"
 
@@ -26,20 +47,41 @@ int64 = _np.int64
 __all__ = [
     "Function",
     "Tensor",
+    "arange",
     "as_tensor",
     "backends",
+    "cat",
+    "concat",
     "data",
     "enable_grad",
     "float16",
     "float32",
     "float64",
+    "full",
+    "full_like",
     "functional",
     "gradcheck",
+    "initial_seed",
     "int64",
     "io",
+    "manual_seed",
+    "maximum",
+    "minimum",
+    "nn",
     "no_grad",
     "optim",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
     "set_num_threads",
     "spec",
+    "stack",
     "tensor",
+    "where",
+    "zeros",
+    "zeros_like",
 ]

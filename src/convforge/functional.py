@@ -17,16 +17,22 @@ TensorFlow's SAME: ``out = ceil(in / stride)``, the odd extra pad at the end).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from . import random as cf_random
 from . import spec as sp
 from .autograd.ops import conv as conv_ops
 from .autograd.ops import elementwise as ew
+from .autograd.ops import nn as nn_ops
 from .autograd.ops import shape as shape_ops
 from .autograd.tensor import Tensor, as_tensor
 from .kernels import select
 
 __all__ = [
+    "batch_norm",
+    "binary_cross_entropy_with_logits",
     "channel_shuffle",
     "conv1d",
     "conv2d",
@@ -34,8 +40,19 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "cross_entropy",
+    "dropout",
+    "gelu",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
     "pad",
     "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
 ]
 
 
@@ -379,3 +396,351 @@ def channel_shuffle(input, groups: int) -> Tensor:
     n, c, rest = x.shape[0], x.shape[1], x.shape[2:]
     y = x.reshape(n, groups, c // groups, *rest).transpose(1, 2)
     return y.reshape(n, c, *rest)
+
+
+# --------------------------------------------------------------------------------------
+# linear, activations, softmax, dropout, batch norm (the functions behind the nn layers)
+# --------------------------------------------------------------------------------------
+def _float_tensor(op: str, name: str, value) -> Tensor:
+    x = _tensor(op, name, value)
+    sp.check_dtype(op, name, x.dtype)
+    return x
+
+
+def _raw_array(value) -> np.ndarray | None:
+    if value is None:
+        return None
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def linear(input, weight, bias=None) -> Tensor:
+    """``input @ weight.T + bias``, as ``torch.nn.functional.linear``.
+
+    Shape: input (*, in_features); weight (out_features, in_features); bias
+    (out_features,); output (*, out_features).
+    """
+    op = "linear"
+    x, w, b = _conv_operands(op, input, weight, bias)
+    if w.ndim != 2:
+        raise ValueError(
+            f"{op}: weight must be 2-D (out_features, in_features), but got weight of shape {w.shape}"
+        )
+    if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"{op}: input has {x.shape[-1] if x.ndim else 0} features (last dimension of shape "
+            f"{x.shape}) but weight expects {w.shape[1]} (weight of shape {w.shape})"
+        )
+    _check_bias(op, b, w.shape[0])
+    return nn_ops.Linear.apply(x, w, b)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x`` (never in place)."""
+    if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
+        raise TypeError(
+            f"leaky_relu: negative_slope must be a number, but got negative_slope={negative_slope!r}"
+        )
+    return nn_ops.LeakyReLU.apply(_float_tensor("leaky_relu", "input", input), float(negative_slope))
+
+
+def gelu(input, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` with the normal CDF ``Phi`` (``approximate='tanh'``: its tanh form)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', but got approximate={approximate!r}")
+    return nn_ops.GELU.apply(_float_tensor("gelu", "input", input), approximate)
+
+
+def sigmoid(input) -> Tensor:
+    """``1 / (1 + exp(-x))``, computed without overflow."""
+    return ew.Sigmoid.apply(_float_tensor("sigmoid", "input", input))
+
+
+def tanh(input) -> Tensor:
+    return ew.Tanh.apply(_float_tensor("tanh", "input", input))
+
+
+def _softmax_axis(op: str, x: Tensor, dim) -> int:
+    if dim is None:  # torch's legacy implicit choice
+        warnings.warn(
+            f"{op}: implicit dimension choice is deprecated; pass dim explicitly", UserWarning, stacklevel=3
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    if not sp._is_int(dim):
+        raise TypeError(f"{op}: dim must be an int, but got dim={dim!r}")
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise IndexError(f"{op}: dim must be in [{-x.ndim}, {x.ndim - 1}], but got dim={dim}")
+    return int(dim) % max(x.ndim, 1)
+
+
+def _softmax_input(op: str, input, dtype) -> Tensor:
+    x = _float_tensor(op, "input", input)
+    return x if dtype is None else x.to(dtype)
+
+
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (stable: shifted by the maximum)."""
+    x = _softmax_input("softmax", input, dtype)
+    return nn_ops.Softmax.apply(x, _softmax_axis("softmax", x, dim))
+
+
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim`` (stable; never takes the log of a softmax)."""
+    x = _softmax_input("log_softmax", input, dtype)
+    return nn_ops.LogSoftmax.apply(x, _softmax_axis("log_softmax", x, dim))
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The mask comes from the default generator (``cf.manual_seed``); with
+    ``training=False`` the input is returned unchanged.
+    """
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], but got p={p!r}")
+    x = _float_tensor("dropout", "input", input)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * np.zeros((), dtype=x.dtype)
+    keep = cf_random.default_generator().random(x.shape) >= p  # kept with probability 1 - p
+    return x * (keep.astype(x.dtype) / x.dtype.type(1 - p))
+
+
+def batch_norm(
+    input,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel (axis 1) to zero mean, unit variance, then scale and shift.
+
+    With ``training`` the batch's statistics normalize (biased variance) and the running
+    ones, when given, are updated in place: ``running = (1 - momentum) * running +
+    momentum * batch`` (the unbiased variance, as torch). Otherwise the running
+    statistics normalize.
+
+    Shape: input (N, C) or (N, C, *); running_mean, running_var, weight, bias (C,).
+    """
+    op = "batch_norm"
+    x = _float_tensor(op, "input", input)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input must be (N, C) or (N, C, *), but got input of shape {x.shape}")
+    channels = x.shape[1]
+    stats = {"running_mean": running_mean, "running_var": running_var, "weight": weight, "bias": bias}
+    for name, value in stats.items():
+        if value is not None and np.shape(_raw_array(value)) != (channels,):
+            raise ValueError(
+                f"{op}: {name} must have shape ({channels},) (one value per channel), "
+                f"but got {name} of shape {np.shape(_raw_array(value))}"
+            )
+    count = x.data.size // max(channels, 1)
+    if training and count <= 1:
+        raise ValueError(
+            f"{op}: expected more than 1 value per channel when training, but got input of shape {x.shape}"
+        )
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var are required when training=False")
+    axes = (0, *range(2, x.ndim))
+    if training:
+        mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)
+        if running_mean is not None:
+            target = _raw_array(running_mean)
+            target[...] = (1 - momentum) * target + momentum * mean
+        if running_var is not None:
+            target = _raw_array(running_var)
+            target[...] = (1 - momentum) * target + momentum * var * (count / (count - 1))
+    else:
+        mean, var = _raw_array(running_mean), _raw_array(running_var)
+    w = None if weight is None else _tensor(op, "weight", weight)
+    b = None if bias is None else _tensor(op, "bias", bias)
+    mean, var = mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)
+    return nn_ops.BatchNorm.apply(x, w, b, mean, var, float(eps), bool(training))
+
+
+# --------------------------------------------------------------------------------------
+# losses
+# --------------------------------------------------------------------------------------
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduction(op: str, size_average, reduce, reduction: str) -> str:
+    """torch's legacy ``size_average``/``reduce`` flags, when given, decide the reduction."""
+    if size_average is not None or reduce is not None:
+        warnings.warn(
+            f"{op}: size_average and reduce are deprecated; use reduction=", DeprecationWarning, stacklevel=3
+        )
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else ("mean" if size_average else "sum")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', but got reduction={reduction!r}")
+    return reduction
+
+
+def _class_weight(op: str, weight, classes: int) -> np.ndarray | None:
+    w = _raw_array(weight)
+    if w is not None and w.shape != (classes,):
+        raise ValueError(
+            f"{op}: weight must have shape ({classes},) (one value per class), but got weight of shape {w.shape}"
+        )
+    return w
+
+
+def _class_target(op: str, x: Tensor, target, ignore_index: int, soft_allowed: bool):
+    """The target of a class loss, validated: class indices (an array) or probabilities."""
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, but got a 0-d input")
+    t = target if isinstance(target, Tensor) else as_tensor(target)
+    classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    index_shape = (x.shape[0], *x.shape[2:]) if x.ndim > 1 else ()
+    if np.issubdtype(t.dtype, np.integer):
+        if t.shape != index_shape:
+            raise ValueError(
+                f"{op}: target of class indices must have shape {index_shape} (the input's shape "
+                f"{x.shape} without the class dimension), but got target of shape {t.shape}"
+            )
+        bad = (t.data != ignore_index) & ((t.data < 0) | (t.data >= classes))
+        if bad.any():
+            raise ValueError(
+                f"{op}: target holds class index {int(t.data[bad].flat[0])}, but the input has "
+                f"{classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})"
+            )
+        return t.data
+    if soft_allowed and np.issubdtype(t.dtype, np.floating):
+        if t.shape != x.shape:
+            raise ValueError(
+                f"{op}: a floating target holds class probabilities and must have the input's "
+                f"shape {x.shape}, but got target of shape {t.shape} (class indices must be ints)"
+            )
+        return t.to(x.dtype)
+    kinds = (
+        "integer class indices or floating class probabilities" if soft_allowed else "integer class indices"
+    )
+    raise TypeError(f"{op}: target must hold {kinds}, but got target of dtype {t.dtype}")
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of the logits ``input`` against class indices (or class probabilities).
+
+    One stable Function: ``log_softmax`` over the class dimension, then the weighted
+    negative log-likelihood. With label smoothing ``eps`` the target mixes the class with
+    the uniform distribution: ``(1 - eps) * nll + eps * mean over classes of -w_c log p_c``.
+    ``'mean'`` divides by the summed weights of the non-ignored targets (as torch).
+
+    Shape: input (N, C) or (N, C, *) or (C,); target (N) or (N, *) or () of class
+    indices, or the input's shape of probabilities; output () or, with
+    ``reduction='none'``, the target's index shape.
+    """
+    op = "cross_entropy"
+    x = _float_tensor(op, "input", input)
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing <= 1:
+        raise ValueError(
+            f"{op}: label_smoothing must be in [0, 1], but got label_smoothing={label_smoothing!r}"
+        )
+    t = _class_target(op, x, target, ignore_index, soft_allowed=True)
+    w = _class_weight(op, weight, x.shape[1] if x.ndim > 1 else x.shape[0])
+    return nn_ops.CrossEntropy.apply(x, t, w, int(ignore_index), float(label_smoothing), reduction)
+
+
+def nll_loss(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` at the target classes.
+
+    ``loss_i = -weight[t_i] * input[i, t_i]``; ``'mean'`` divides by ``sum weight[t_i]``
+    over the targets that are not ``ignore_index``.
+
+    Shape: input (N, C) or (N, C, *) or (C,); target (N) or (N, *) or () of class indices.
+    """
+    op = "nll_loss"
+    x = _float_tensor(op, "input", input)
+    reduction = _reduction(op, size_average, reduce, reduction)
+    t = _class_target(op, x, target, ignore_index, soft_allowed=False)
+    w = _class_weight(op, weight, x.shape[1] if x.ndim > 1 else x.shape[0])
+    return nn_ops.NLLLoss.apply(x, t, w, int(ignore_index), reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
+    """Squared error ``(input - target)^2``, optionally weighted per element.
+
+    ``'mean'`` divides by the number of elements, or by ``sum(weight)`` when weighted (as
+    torch). Shape: input and target (*) of the same shape (a differing target broadcasts,
+    with a warning, as in torch).
+    """
+    op = "mse_loss"
+    x = _float_tensor(op, "input", input)
+    t = _tensor(op, "target", target)
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if t.shape != x.shape:
+        warnings.warn(
+            f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
+            "it broadcasts, which is likely not what you want",
+            UserWarning,
+            stacklevel=2,
+        )
+    w = None if weight is None else _tensor(op, "weight", weight)
+    if w is not None and w.shape != x.shape:
+        raise ValueError(
+            f"{op}: weight must have the input's shape {x.shape}, but got weight of shape {w.shape}"
+        )
+    diff = x - t
+    squared = diff * diff if w is None else diff * diff * w
+    if reduction == "none":
+        return squared
+    if reduction == "sum":
+        return squared.sum()
+    return squared.mean() if w is None else squared.sum() / w.sum()
+
+
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+) -> Tensor:
+    """Logistic loss on logits, stable for any logit size.
+
+    ``loss = -w [pw * y * log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]`` with ``weight``
+    ``w`` broadcast to the input and ``pos_weight`` ``pw`` broadcast along the last
+    (class) dimension.
+
+    Shape: input and target (*) of the same shape; output () or (*) for 'none'.
+    """
+    op = "binary_cross_entropy_with_logits"
+    x = _float_tensor(op, "input", input)
+    t = _tensor(op, "target", target)
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if t.shape != x.shape:
+        raise ValueError(f"{op}: target size {t.shape} must be the same as input size {x.shape}")
+    if t.dtype != x.dtype:
+        t = t.to(x.dtype) if np.issubdtype(t.dtype, np.floating) else Tensor(t.data.astype(x.dtype))
+    extras = {}
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        array = _raw_array(value)
+        if array is not None:
+            try:
+                np.broadcast_shapes(array.shape, x.shape)
+            except ValueError as e:
+                raise ValueError(
+                    f"{op}: {name} of shape {array.shape} must broadcast to the input's shape {x.shape}"
+                ) from e
+            array = array.astype(x.dtype, copy=False)
+        extras[name] = array
+    return nn_ops.BCEWithLogits.apply(x, t, extras["weight"], extras["pos_weight"], reduction)

@@ -16,8 +16,10 @@ import numpy as np
 from ..backend import DEFAULT_DTYPE
 from .function import Function
 from .ops import elementwise as ew
+from .ops import nn as nn_ops
 from .ops import reduction as red
 from .ops import shape as sh
+from .ops import where as where_ops
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
@@ -332,6 +334,38 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim: bool = False):
         return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
+
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+        """Variance over ``dim``, divided by ``n - correction`` (default 1: unbiased), as torch."""
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        elif unbiased is not None:
+            raise ValueError("var: pass either unbiased or correction, not both")
+        axes = red.normalize_axes(dim, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
+        centered = self - self.mean(axes, keepdim=True)
+        # n <= correction gives nan (as torch), without a division-by-zero warning
+        factor = 1.0 / (count - correction) if count > correction else float("nan")
+        return (centered * centered).sum(axes, keepdim) * factor
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def softmax(self, dim: int):
+        return nn_ops.Softmax.apply(self, red.normalize_axes(dim, self.ndim)[0])
+
+    def log_softmax(self, dim: int):
+        return nn_ops.LogSoftmax.apply(self, red.normalize_axes(dim, self.ndim)[0])
+
+    def maximum(self, other):
+        return where_ops.Extremum.apply(self, other, True)
+
+    def minimum(self, other):
+        return where_ops.Extremum.apply(self, other, False)
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other`` (as ``torch.Tensor.where``)."""
+        return where_ops.Where.apply(np.asarray(_unwrap(condition), dtype=bool), self, other)
 
     # ---- shape ------------------------------------------------------------------------
     def reshape(self, *shape):

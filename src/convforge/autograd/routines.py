@@ -1,0 +1,266 @@
+"""The tensor routines of the top-level namespace, as torch's.
+
+Creation (``zeros``, ``ones``, ``full``, ``arange``, ``rand``, ``randn``, ``randint`` and
+their ``*_like`` forms; float32 unless told otherwise, random ones from the generator of
+:mod:`convforge.random`) and differentiable combination (``cat``, ``stack``, ``where``,
+``maximum``, ``minimum``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import random as cf_random
+from ..backend import DEFAULT_DTYPE
+from .ops import shape as shape_ops
+from .ops import where as where_ops
+from .tensor import Tensor, as_tensor
+
+__all__ = [
+    "arange",
+    "cat",
+    "concat",
+    "full",
+    "full_like",
+    "maximum",
+    "minimum",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "stack",
+    "where",
+    "zeros",
+    "zeros_like",
+]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _size(op: str, size: tuple) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], Sequence) and not isinstance(size[0], str):
+        size = tuple(size[0])
+    if not all(_is_int(s) for s in size):
+        raise TypeError(f"{op}: size must be ints, but got size={size!r}")
+    if any(s < 0 for s in size):
+        raise ValueError(f"{op}: size must be non-negative, but got size={size!r}")
+    return tuple(int(s) for s in size)
+
+
+def _float_dtype(op: str, dtype) -> np.dtype:
+    dtype = np.dtype(DEFAULT_DTYPE if dtype is None else dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"{op}: dtype must be a floating dtype, but got dtype={dtype}")
+    return dtype
+
+
+def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor(array, requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------------------------------
+# creation
+# --------------------------------------------------------------------------------------
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros, float32 by default: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _make(np.zeros(_size("zeros", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones, float32 by default."""
+    return _make(np.ones(_size("ones", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; the dtype follows it (float -> float32, int -> int64)."""
+    shape = _size("full", (size,))
+    if dtype is None:
+        if isinstance(fill_value, bool):
+            dtype = np.bool_
+        elif _is_int(fill_value):
+            dtype = np.int64
+        else:
+            dtype = DEFAULT_DTYPE
+    return _make(np.full(shape, fill_value, dtype=dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (excluded) by ``step``: int64 if all are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be non-zero, but got step=0")
+    if dtype is None:
+        dtype = np.int64 if all(_is_int(v) for v in (start, end, step)) else DEFAULT_DTYPE
+    return _make(np.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1) from the default (seeded) generator."""
+    rng = cf_random.resolve_generator(generator, "rand")
+    dtype = _float_dtype("rand", dtype)
+    return _make(rng.random(_size("rand", size), dtype=np.float64).astype(dtype), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the default (seeded) generator."""
+    rng = cf_random.resolve_generator(generator, "randn")
+    dtype = _float_dtype("randn", dtype)
+    return _make(rng.standard_normal(_size("randn", size)).astype(dtype), requires_grad)
+
+
+def randint(low, high=None, size=(), generator=None, dtype=None) -> Tensor:
+    """Integers uniform on [low, high) (``randint(high, size)`` means low 0), int64 by default."""
+    if high is None or (isinstance(high, Sequence) and size == ()):
+        low, high, size = 0, low, (() if high is None else high)
+    if not _is_int(low) or not _is_int(high):
+        raise TypeError(f"randint: low and high must be ints, but got low={low!r}, high={high!r}")
+    if high <= low:
+        raise ValueError(f"randint: high must be greater than low, but got low={low}, high={high}")
+    rng = cf_random.resolve_generator(generator, "randint")
+    shape = _size("randint", (size,))
+    return Tensor(rng.integers(low, high, shape).astype(dtype or np.int64))
+
+
+def _like(input) -> Tensor:
+    return input if isinstance(input, Tensor) else as_tensor(input)
+
+
+def zeros_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and dtype, unless given) of ``input``."""
+    x = _like(input)
+    return _make(np.zeros(x.shape, dtype=dtype or x.dtype), requires_grad)
+
+
+def ones_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+    x = _like(input)
+    return _make(np.ones(x.shape, dtype=dtype or x.dtype), requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    x = _like(input)
+    return _make(np.full(x.shape, fill_value, dtype=dtype or x.dtype), requires_grad)
+
+
+def rand_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+    x = _like(input)
+    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+    x = _like(input)
+    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------------------------------
+# combination
+# --------------------------------------------------------------------------------------
+def _tensor_list(op: str, tensors) -> list[Tensor]:
+    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, Sequence):
+        raise TypeError(
+            f"{op}: tensors must be a sequence of tensors, but got tensors of type {type(tensors).__name__}"
+        )
+    if len(tensors) == 0:
+        raise ValueError(f"{op}: tensors must be a non-empty sequence, but got an empty one")
+    return [t if isinstance(t, Tensor) else as_tensor(t) for t in tensors]
+
+
+def _dim(op: str, dim, ndim: int) -> int:
+    if not _is_int(dim):
+        raise TypeError(f"{op}: dim must be an int, but got dim={dim!r}")
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{op}: dim must be in [{-ndim}, {ndim - 1}], but got dim={dim}")
+    return int(dim) % ndim
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Concatenate along an existing dimension (differentiable).
+
+    Shape: tensors (*, n_i, *) with equal other dimensions -> (*, sum n_i, *).
+    """
+    items = _tensor_list("cat", tensors)
+    first = items[0]
+    axis = _dim("cat", dim, max(first.ndim, 1))
+    for t in items[1:]:
+        if t.ndim != first.ndim or any(
+            a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis
+        ):
+            raise ValueError(
+                f"cat: tensors must have the same shape except in dimension {axis}, "
+                f"but got shapes {first.shape} and {t.shape}"
+            )
+    return shape_ops.Concat.apply(axis, *items)
+
+
+concat = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join equally shaped tensors along a new dimension (differentiable).
+
+    Shape: k tensors of shape S -> S with k inserted at ``dim``.
+    """
+    items = _tensor_list("stack", tensors)
+    axis = _dim("stack", dim, items[0].ndim + 1)
+    for t in items[1:]:
+        if t.shape != items[0].shape:
+            raise ValueError(
+                f"stack: tensors must all have the same shape, but got shapes {items[0].shape} and {t.shape}"
+            )
+    return shape_ops.Concat.apply(axis, *(t.unsqueeze(axis) for t in items))
+
+
+def where(condition, input, other) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (broadcast; differentiable in both)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, but got condition of dtype {cond.dtype}")
+    try:
+        np.broadcast_shapes(cond.shape, np.shape(_raw(input)), np.shape(_raw(other)))
+    except ValueError as e:
+        raise ValueError(
+            f"where: condition, input and other must broadcast together, but got shapes "
+            f"{cond.shape}, {np.shape(_raw(input))} and {np.shape(_raw(other))}"
+        ) from e
+    return where_ops.Where.apply(cond, _operand(input), _operand(other))
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _operand(value):
+    """Tensors stay (they may need gradients); numbers stay scalars so dtypes follow the tensor."""
+    if isinstance(value, (Tensor, numbers.Number)):
+        return value
+    return as_tensor(value)
+
+
+def _extremum(op: str, input, other, largest: bool) -> Tensor:
+    try:
+        np.broadcast_shapes(np.shape(_raw(input)), np.shape(_raw(other)))
+    except ValueError as e:
+        raise ValueError(
+            f"{op}: input and other must broadcast together, but got shapes "
+            f"{np.shape(_raw(input))} and {np.shape(_raw(other))}"
+        ) from e
+    return where_ops.Extremum.apply(_operand(input), _operand(other), largest)
+
+
+def maximum(input, other) -> Tensor:
+    """Elementwise maximum (ties share the gradient equally, as torch)."""
+    return _extremum("maximum", input, other, True)
+
+
+def minimum(input, other) -> Tensor:
+    """Elementwise minimum (ties share the gradient equally, as torch)."""
+    return _extremum("minimum", input, other, False)

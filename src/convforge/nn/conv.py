@@ -1,0 +1,308 @@
+"""Convolution layers: Conv1d/2d/3d and ConvTranspose1d/2d/3d on one ``_ConvNd`` base.
+
+``_ConvNd`` validates and normalizes the arguments once, creates the weight (shape
+``(C_out, C_in/groups, *kernel)``, or ``(C_in, C_out/groups, *kernel)`` when transposed),
+initializes it as torch does (``kaiming_uniform_(a=sqrt(5))``, bias ``U(-1/sqrt(fan_in),
+1/sqrt(fan_in))``) and prints itself as you would write it. The subclasses only say how
+many spatial dimensions they have; ``forward`` delegates to ``cf.nn.functional``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from .. import spec as sp
+from ..autograd.tensor import Tensor
+from ..backend import DEFAULT_DTYPE
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+
+def positive_int(op: str, name: str, value) -> int:
+    """Validate a channel count (or a similar positive integer argument)."""
+    if not sp._is_int(value):
+        raise TypeError(f"{op}: {name} must be an int, but got {name}={value!r}")
+    if value < 1:
+        raise ValueError(f"{op}: {name} must be positive, but got {name}={value}")
+    return int(value)
+
+
+def factory_dtype(op: str, device, dtype) -> np.dtype:
+    """torch's ``device=``/``dtype=`` factory arguments: CPU only, floating dtypes."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"{op}: only the 'cpu' device is available, but got device={device!r}")
+    dtype = np.dtype(DEFAULT_DTYPE if dtype is None else dtype)
+    sp.check_dtype(op, "dtype", dtype)
+    return dtype
+
+
+def module_padding(op: str, padding, n: int, transposed: bool):
+    """The padding as stored on the module: 'same'/'valid', an n-tuple, or an explicit form."""
+    if isinstance(padding, str) and transposed:
+        raise ValueError(f"{op}: padding must be an int or a tuple, but got padding={padding!r}")
+    sp._resolve_padding(padding, n, op)  # validates every accepted form
+    if isinstance(padding, str):
+        return padding
+    if sp._is_int(padding):
+        return (int(padding),) * n
+    items = tuple(padding)
+    if all(sp._is_int(p) for p in items):
+        return tuple(int(p) for p in items)
+    return tuple(tuple(int(q) for q in p) for p in items)
+
+
+class _ConvNd(Module):
+    """What every convolution layer shares: arguments, weight, initialization, repr.
+
+    Shape (convolution), per spatial dimension:
+    ``out = floor((in + 2*padding - dilation*(kernel-1) - 1) / stride) + 1``;
+    (transposed): ``out = (in-1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1``.
+    """
+
+    _ndim: int = 0  # spatial dimensions, set by each public subclass
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        transposed: bool,
+        output_padding,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        op, n = type(self).__name__, self._ndim
+        in_channels = positive_int(op, "in_channels", in_channels)
+        out_channels = positive_int(op, "out_channels", out_channels)
+        groups = positive_int(op, "groups", groups)
+        for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % groups:
+                raise ValueError(
+                    f"{op}: groups must divide {name}, but got groups={groups}, {name}={channels}"
+                )
+        if padding_mode not in sp.PADDING_MODES:
+            raise ValueError(
+                f"{op}: padding_mode must be one of {', '.join(map(repr, sp.PADDING_MODES))}, "
+                f"but got padding_mode={padding_mode!r}"
+            )
+        if transposed and padding_mode != "zeros":
+            raise ValueError(
+                f"{op}: only padding_mode='zeros' is supported, but got padding_mode={padding_mode!r}"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = sp.ntuple(kernel_size, n, "kernel_size", op, minimum=1)
+        self.stride = sp.ntuple(stride, n, "stride", op, minimum=1)
+        self.padding = module_padding(op, padding, n, transposed)
+        self.dilation = sp.ntuple(dilation, n, "dilation", op, minimum=1)
+        self.transposed = bool(transposed)
+        self.output_padding = sp.ntuple(output_padding, n, "output_padding", op, minimum=0)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        dtype = factory_dtype(op, device, dtype)
+        if transposed:
+            shape = (in_channels, out_channels // groups, *self.kernel_size)
+        else:
+            shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: weight ``kaiming_uniform_(a=sqrt(5))``, bias ``U(+-1/sqrt(fan_in))``."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        n = self._ndim
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class _ConvLayerNd(_ConvNd):
+    """Conv1d/2d/3d: cross-correlation layers with torch's signature."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            False,
+            0,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+
+    def _conv_forward(self, input, weight, bias) -> Tensor:
+        conv = getattr(F, f"conv{self._ndim}d")
+        return conv(
+            input,
+            weight,
+            bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            padding_mode=self.padding_mode,
+        )
+
+    def forward(self, input) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv1d(_ConvLayerNd):
+    """1-D convolution layer (cross-correlation), as ``torch.nn.Conv1d``.
+
+    Shape: input (N, C_in, L) or (C_in, L); weight (C_out, C_in/groups, K); output
+    (N, C_out, L_out), ``L_out = floor((L + 2*padding - dilation*(K-1) - 1)/stride) + 1``.
+    ``padding`` may also be 'same', 'valid' or an explicit (before, after) form.
+    """
+
+    _ndim = 1
+
+
+class Conv2d(_ConvLayerNd):
+    """2-D convolution layer (cross-correlation), as ``torch.nn.Conv2d``.
+
+    Shape: input (N, C_in, H, W) or (C_in, H, W); weight (C_out, C_in/groups, kH, kW);
+    output (N, C_out, H_out, W_out) with, per dimension,
+    ``out = floor((in + 2*padding - dilation*(k-1) - 1)/stride) + 1``. ``padding='same'``
+    at stride > 1 is TensorFlow's SAME (``out = ceil(in/stride)``), a convforge extension.
+    """
+
+    _ndim = 2
+
+
+class Conv3d(_ConvLayerNd):
+    """3-D convolution layer (cross-correlation), as ``torch.nn.Conv3d``.
+
+    Shape: input (N, C_in, D, H, W) or (C_in, D, H, W); weight (C_out, C_in/groups, kD,
+    kH, kW); output size per dimension as Conv2d.
+    """
+
+    _ndim = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """ConvTranspose1d/2d/3d: the input-gradient map of a convolution, as a layer."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            True,
+            output_padding,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+
+    def forward(self, input, output_size=None) -> Tensor:
+        """``output_size`` picks among the sizes a strided convolution maps to one size."""
+        conv_transpose = getattr(F, f"conv_transpose{self._ndim}d")
+        return conv_transpose(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            output_size=output_size,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution layer, as ``torch.nn.ConvTranspose1d``.
+
+    Shape: input (N, C_in, L); weight (C_in, C_out/groups, K); output (N, C_out, L_out),
+    ``L_out = (L-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1``.
+    """
+
+    _ndim = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution layer, as ``torch.nn.ConvTranspose2d``.
+
+    Shape: input (N, C_in, H, W); weight (C_in, C_out/groups, kH, kW); per dimension
+    ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``.
+    """
+
+    _ndim = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution layer, as ``torch.nn.ConvTranspose3d``; sizes as ConvTranspose2d."""
+
+    _ndim = 3
