@@ -400,8 +400,8 @@ def conv_transpose_spec(
     )
     if any(o < 1 for o in out_spatial):
         raise ValueError(
-            f"{op}: padding {padding!r} crops more than the full output; the output size "
-            f"would be {out_spatial}"
+            f"{op}: padding must not crop the whole output, but got padding={padding!r} "
+            f"(the output size would be {out_spatial})"
         )
     conv_in = (in_shape[0], weight_shape[1] * groups, *out_spatial)
     conv_w = (weight_shape[0], weight_shape[1], *kernel)
@@ -414,7 +414,7 @@ def conv_transpose_spec(
 def _output_padding_from_size(op, output_size, spatial, kernel, stride, pads, dilation, batch):
     n = len(spatial)
     if not isinstance(output_size, Sequence) or not all(_is_int(v) for v in output_size):
-        raise TypeError(f"{op}: output_size must be a sequence of ints, but got {output_size!r}")
+        raise TypeError(f"{op}: output_size must be a sequence of ints, but got output_size={output_size!r}")
     size = tuple(int(v) for v in output_size)
     if len(size) == n + 2:
         size = size[2:]
@@ -430,8 +430,8 @@ def _output_padding_from_size(op, output_size, spatial, kernel, stride, pads, di
         largest = smallest + s - 1
         if not smallest <= want <= largest:
             raise ValueError(
-                f"{op}: requested an output size of {size}, but valid sizes range from "
-                f"{smallest} to {largest} in spatial dimension {dim} (for an input of {tuple(spatial)})"
+                f"{op}: output_size must lie between {smallest} and {largest} in spatial "
+                f"dimension {dim} (for an input of {tuple(spatial)}), but got output_size={output_size!r}"
             )
         result.append(want - smallest)
     return tuple(result)
@@ -499,6 +499,20 @@ class PoolSpec:
         return replace(self, in_shape=(n, *self.in_shape[1:]))
 
 
+def check_nonempty(op: str, shape: Sequence[int], name: str = "input", first: int = 1) -> None:
+    """Dimensions ``first`` on must be non-empty, as torch checks them.
+
+    Pools and unfold pass the batched shape (only the batch may be empty); torch's adaptive
+    pools and max_unpool check the shape as given from its dimension 1 on (so an unbatched
+    input's channels may be empty), adaptive_avg_pool1d/2d only its spatial dimensions.
+    """
+    if any(size < 1 for size in shape[first:]):
+        raise ValueError(
+            f"{op}: {name} must have non-zero sizes from dimension {first} on, "
+            f"but got {name} of shape {tuple(shape)}"
+        )
+
+
 def pool_spec(
     op: str,
     in_shape: Sequence[int],
@@ -510,9 +524,15 @@ def pool_spec(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    kernel_within_input: bool = False,
 ) -> PoolSpec:
-    """Validate a max/avg pooling call and return its spec (``in_shape`` batched)."""
+    """Validate a max/avg pooling call and return its spec (``in_shape`` batched).
+
+    ``kernel_within_input``: also require every input size >= the kernel, padding aside, as
+    torch's avg_pool3d (only) does.
+    """
     in_shape = tuple(in_shape)
+    check_nonempty(op, in_shape)
     kernel = ntuple(kernel_size, n, "kernel_size", op, minimum=1)
     if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
         stride = kernel
@@ -530,6 +550,11 @@ def pool_spec(
             raise TypeError(f"{op}: divisor_override must be an int or None, but got {divisor_override!r}")
         if divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must be non-zero, but got divisor_override=0")
+    if kernel_within_input and any(i < k for i, k in zip(in_shape[2:], kernel)):
+        raise ValueError(
+            f"{op}: input must be at least as large as the kernel in every spatial dimension "
+            f"(padding aside), but got spatial size {in_shape[2:]} and kernel_size={kernel}"
+        )
     pads = tuple((p, p) for p in padding_t)
     spec = PoolSpec(
         in_shape,
@@ -552,21 +577,32 @@ def pool_spec(
 
 
 def adaptive_output_size(op: str, output_size, spatial: Sequence[int]) -> tuple[int, ...]:
-    """Normalize ``output_size`` (int, tuple, None entries meaning 'keep')."""
+    """Normalize an adaptive pool's ``output_size``: an int or ``n`` entries, each an int >= 0.
+
+    As in torch, an entry may be ``None`` ('keep the input size') in 2-D and 3-D but not in
+    1-D, and ``output_size=None`` as a whole is refused.
+    """
     n = len(spatial)
-    if _is_int(output_size) or output_size is None:
+    if _is_int(output_size):
         output_size = (output_size,) * n
-    if not isinstance(output_size, Sequence) or len(output_size) != n:
+    if not isinstance(output_size, Sequence) or isinstance(output_size, str):
+        raise TypeError(
+            f"{op}: output_size must be an int or a tuple of {n} ints, "
+            f"but got output_size={output_size!r} of type {type(output_size).__name__}"
+        )
+    if len(output_size) != n:
         raise ValueError(
             f"{op}: output_size must be an int or a tuple of {n} ints, but got output_size={output_size!r}"
         )
     result = []
     for o, i in zip(output_size, spatial):
-        o = i if o is None else o
+        if o is None and n > 1:
+            o = i
         if not _is_int(o):
-            raise TypeError(f"{op}: output_size must hold ints, but got output_size={output_size!r}")
-        if o < 0 or (o == 0 and i > 0):
-            raise ValueError(f"{op}: output_size must be positive, but got output_size={output_size!r}")
+            allowed = "ints or None" if n > 1 else "ints"
+            raise TypeError(f"{op}: output_size must hold {allowed}, but got output_size={output_size!r}")
+        if o < 0:
+            raise ValueError(f"{op}: output_size must be non-negative, but got output_size={output_size!r}")
         result.append(int(o))
     return tuple(result)
 
@@ -580,6 +616,7 @@ def unfold_spec(
     op: str, in_shape: Sequence[int], n: int, kernel_size, dilation=1, padding=0, stride=1
 ) -> PoolSpec:
     """Windows of ``unfold``/``fold``: a pooling geometry with no ceil mode."""
+    check_nonempty(op, tuple(in_shape))
     kernel = ntuple(kernel_size, n, "kernel_size", op, minimum=1)
     stride = ntuple(stride, n, "stride", op, minimum=1)
     dilation = ntuple(dilation, n, "dilation", op, minimum=1)
@@ -593,3 +630,113 @@ def unfold_spec(
                 f"{effective_kernel_size(kernel[dim], dilation[dim])}"
             )
     return spec
+
+
+def fold_ndim(*sizes) -> int:
+    """Spatial dimensions of unfold/fold: the length of the first tuple among ``sizes``,
+    else 2 (torch's only case)."""
+    for size in sizes:
+        if isinstance(size, Sequence) and not isinstance(size, str):
+            return len(size)
+    return 2
+
+
+def fold_spec(
+    op: str, in_shape: Sequence[int], output_size, kernel_size, dilation=1, padding=0, stride=1
+) -> PoolSpec:
+    """Validate ``fold`` of columns ``(N, C*prod(kernel), L)``; return the spec of the unfold
+    whose adjoint it is (its ``in_shape`` is fold's output shape ``(N, C, *output_size)``)."""
+    in_shape = tuple(in_shape)
+    n = fold_ndim(output_size, kernel_size)
+    size = ntuple(output_size, n, "output_size", op, minimum=1)
+    kernel = ntuple(kernel_size, n, "kernel_size", op, minimum=1)
+    if in_shape[1] < 1 or in_shape[2] < 1:
+        raise ValueError(
+            f"{op}: input must have non-zero sizes in dimensions 1 and 2 (only the batch may be "
+            f"empty), but got input of shape {in_shape}"
+        )
+    taps = math.prod(kernel)
+    if in_shape[1] % taps:
+        raise ValueError(
+            f"{op}: input.shape[1] must be divisible by the product of kernel_size, but got "
+            f"input.shape[1]={in_shape[1]} and kernel_size={kernel}"
+        )
+    spec = unfold_spec(op, (in_shape[0], in_shape[1] // taps, *size), n, kernel, dilation, padding, stride)
+    blocks = math.prod(spec.out_spatial)
+    if in_shape[2] != blocks:
+        raise ValueError(
+            f"{op}: input.shape[2] must equal the number of sliding blocks "
+            f"{' * '.join(map(str, spec.out_spatial))} = {blocks} for output_size={size}, "
+            f"kernel_size={kernel}, dilation={spec.dilation}, padding={spec.padding}, "
+            f"stride={spec.stride}, but got input.shape[2]={in_shape[2]}"
+        )
+    return spec
+
+
+def unpool_output_size(
+    op: str,
+    in_shape: Sequence[int],
+    indices_shape: Sequence[int],
+    n: int,
+    kernel_size,
+    stride=None,
+    padding=0,
+    output_size=None,
+) -> tuple[int, ...]:
+    """Validate a ``max_unpool`` call and return its output's spatial size.
+
+    The default is the input size of the max pooling it inverts,
+    ``(in - 1)*stride - 2*padding + kernel``; ``output_size`` (``n`` or ``n + 2`` entries) may
+    pick any size strictly within ``stride`` of it, as torch. Stricter than torch: kernel and
+    stride must be positive and padding non-negative.
+    """
+    in_shape = tuple(in_shape)
+    if tuple(indices_shape) != in_shape:
+        raise ValueError(
+            f"{op}: indices must have the shape of the input {in_shape}, "
+            f"but got indices of shape {tuple(indices_shape)}"
+        )
+    kernel = ntuple(kernel_size, n, "kernel_size", op, minimum=1)
+    if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
+        stride = kernel
+    stride = ntuple(stride, n, "stride", op, minimum=1)
+    pads = ntuple(padding, n, "padding", op, minimum=0)
+    default = tuple((i - 1) * s - 2 * p + k for i, k, s, p in zip(in_shape[2:], kernel, stride, pads))
+    if output_size is None:
+        size = default
+    else:
+        if not isinstance(output_size, Sequence) or not all(_is_int(v) for v in output_size):
+            raise TypeError(
+                f"{op}: output_size must be a sequence of {n} or {n + 2} ints, "
+                f"but got output_size={output_size!r}"
+            )
+        size = tuple(int(v) for v in output_size)
+        if len(size) == n + 2:
+            size = size[2:]
+        if len(size) != n:
+            raise ValueError(
+                f"{op}: output_size must have {n} or {n + 2} elements, but got output_size={output_size!r}"
+            )
+        for dim, (want, d, s) in enumerate(zip(size, default, stride)):
+            if not d - s < want < d + s:
+                raise ValueError(
+                    f"{op}: output_size must lie strictly between {d - s} and {d + s} in spatial "
+                    f"dimension {dim}, but got output_size={output_size!r}"
+                )
+    if any(o < 1 for o in size):
+        raise ValueError(
+            f"{op}: the output would be empty: output size {size} for kernel_size={kernel}, "
+            f"stride={stride}, padding={pads} and input spatial size {in_shape[2:]}"
+        )
+    return size
+
+
+def check_unpool_indices(op: str, smallest: int, largest: int, out_spatial: Sequence[int]) -> None:
+    """Every index must address a cell of one output plane ``prod(out_spatial)``."""
+    plane = math.prod(out_spatial)
+    if smallest < 0 or largest >= plane:
+        bad = smallest if smallest < 0 else largest
+        raise ValueError(
+            f"{op}: indices must lie in [0, {plane}) for an output of spatial size "
+            f"{tuple(out_spatial)}, but got an index {bad}"
+        )

@@ -31,9 +31,18 @@ def _as_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return data
     array = np.asarray(data)
-    if array.dtype == np.float64 and not isinstance(data, np.floating):
+    if array.dtype == np.float64 and not _holds_numpy_float64(data):
         array = array.astype(DEFAULT_DTYPE)
     return array
+
+
+def _holds_numpy_float64(data) -> bool:
+    """True if ``data`` is or (nested) holds a NumPy float64 value: torch keeps those float64."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype == np.float64
+    if isinstance(data, (list, tuple)):
+        return any(_holds_numpy_float64(item) for item in data)
+    return False
 
 
 def _unwrap(value):
