@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 
 DIGITS_SPLIT = {"test_fraction": 0.2, "seed": 0}
+# The 8x8 digits are shown to the network at 16x16 (each pixel as a 2x2 block): LeNet's two
+# 2x2 poolings would otherwise leave a 2x2 map, and the test accuracy stalls near 97 %.
+DIGITS_UPSCALE = 2
 
 
 class CommandError(Exception):
@@ -49,19 +52,30 @@ def _positive_float(text: str) -> float:
 # --------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------
-def _load_dataset(data_dir: str | None):
-    """(train_x, train_y, test_x, test_y, description): digits, or MNIST IDX files."""
+def _load_dataset(data_dir: str | None, upscale: int = 1):
+    """(train_x, train_y, test_x, test_y, description): digits, or MNIST IDX files.
+
+    ``upscale`` repeats every pixel ``upscale`` x ``upscale`` times (nearest neighbour).
+    """
     from . import data
 
     if data_dir is None:
         train_x, train_y, test_x, test_y = data.digits_split(**DIGITS_SPLIT)
-        return train_x, train_y, test_x, test_y, "digits"
-    directory = Path(data_dir)
-    if not directory.is_dir():
-        raise CommandError(f"--data: {data_dir!r} is not a directory of MNIST IDX files")
-    train_x, train_y = data.load_mnist(directory, split="train")
-    test_x, test_y = data.load_mnist(directory, split="test")
-    return train_x, train_y, test_x, test_y, f"mnist:{directory}"
+        source = "digits"
+    else:
+        directory = Path(data_dir)
+        if not directory.is_dir():
+            raise CommandError(f"--data: {data_dir!r} is not a directory of MNIST IDX files")
+        train_x, train_y = data.load_mnist(directory, split="train")
+        test_x, test_y = data.load_mnist(directory, split="test")
+        source = f"mnist:{directory}"
+    if upscale > 1:
+        train_x, test_x = (_upscale(images, upscale) for images in (train_x, test_x))
+    return train_x, train_y, test_x, test_y, source
+
+
+def _upscale(images: np.ndarray, factor: int) -> np.ndarray:
+    return images.repeat(factor, axis=-2).repeat(factor, axis=-1)
 
 
 def _standardize(images: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -93,7 +107,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import evaluate, fit
 
     cf.manual_seed(args.seed)
-    train_x, train_y, test_x, test_y, source = _load_dataset(args.data)
+    upscale = DIGITS_UPSCALE if args.data is None else 1
+    train_x, train_y, test_x, test_y, source = _load_dataset(args.data, upscale)
     mean, std = float(train_x.mean()), float(train_x.std()) or 1.0
     train_x, test_x = _standardize(train_x, mean, std), _standardize(test_x, mean, std)
     num_classes = int(max(train_y.max(), test_y.max())) + 1
@@ -124,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "num_classes": num_classes,
         "mean": mean,
         "std": std,
+        "upscale": upscale,
         "dataset": source,
         "split": DIGITS_SPLIT if source == "digits" else None,
         "test_accuracy": accuracy,
@@ -166,26 +182,38 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data_dir = args.data
     if data_dir is None and str(metadata.get("dataset", "digits")).startswith("mnist:"):
         data_dir = metadata["dataset"].split(":", 1)[1]
-    _, _, test_x, test_y, source = _load_dataset(data_dir)
+    # the recorded upscale belongs to the training data; the user's own IDX files are taken as they are
+    upscale = int(metadata.get("upscale", 1)) if args.data is None else 1
+    _, _, test_x, test_y, source = _load_dataset(data_dir, upscale)
+    if test_x.shape[1:] != (metadata["in_channels"], metadata["input_size"], metadata["input_size"]):
+        raise CommandError(
+            f"{source} images have shape {test_x.shape[1:]}, but the model was trained on "
+            f"{(metadata['in_channels'], metadata['input_size'], metadata['input_size'])}"
+        )
     test_x = _standardize(test_x, metadata["mean"], metadata["std"])
     loss, accuracy, _ = evaluate(model, test_x, test_y)
     print(f"{source}: test accuracy {accuracy:.2%} on {len(test_y)} images (loss {loss:.4f})")
     return 0
 
 
-def _read_image(path: str, size: int, channels: int, invert: str) -> np.ndarray:
+def _read_image(path: str, size: int, channels: int, invert: str, upscale: int = 1) -> np.ndarray:
+    """An image as the model saw its training data: resized (box filter) to the dataset's
+    resolution ``size // upscale``, then each pixel repeated ``upscale`` times per axis."""
     from PIL import Image, UnidentifiedImageError
 
+    native = size // upscale
     try:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB")
-            image = image.resize((size, size), Image.Resampling.BOX)
+            image = image.resize((native, native), Image.Resampling.BOX)
             pixels = np.asarray(image, dtype=np.float32) / 255.0
     except FileNotFoundError:
         raise CommandError(f"image {path!r} does not exist") from None
     except (UnidentifiedImageError, OSError) as error:
         raise CommandError(f"image {path!r} could not be read as PNG/JPEG: {error}") from None
     pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+    if upscale > 1:
+        pixels = _upscale(pixels, upscale)
     # training digits are light ink on a dark background; a typical scan is the opposite
     if invert == "yes" or (invert == "auto" and pixels.mean() > 0.5):
         pixels = 1.0 - pixels
@@ -197,7 +225,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     model, metadata = _load_trained(args.checkpoint)
     images = np.stack(
-        [_read_image(p, metadata["input_size"], metadata["in_channels"], args.invert) for p in args.images]
+        [
+            _read_image(
+                p,
+                metadata["input_size"],
+                metadata["in_channels"],
+                args.invert,
+                int(metadata.get("upscale", 1)),
+            )
+            for p in args.images
+        ]
     )
     logits = predict_logits(model, _standardize(images, metadata["mean"], metadata["std"]))
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -529,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--model", choices=sorted(MODELS), default="lenet", help="architecture (default: lenet)"
     )
-    train.add_argument("--epochs", type=_positive_int, default=15, help="passes over the data (default: 15)")
+    train.add_argument("--epochs", type=_positive_int, default=30, help="passes over the data (default: 30)")
     train.add_argument("--batch-size", type=_positive_int, default=32, help="samples per step (default: 32)")
     train.add_argument(
         "--lr", type=_positive_float, default=None, help="learning rate (default: 0.05 sgd, 2e-3 adam)"
