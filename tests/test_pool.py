@@ -23,7 +23,7 @@ import convforge.functional as F
 from conftest import assert_close, to_torch
 
 SPATIAL = {1: (8,), 2: (7, 6), 3: (5, 6, 5)}
-HYPOTHESIS = settings(max_examples=int(__import__("os").environ.get("CF_HYP", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def cf_fn(name: str, n: int):

@@ -21,7 +21,7 @@ import convforge as cf
 import convforge.functional as F
 from conftest import assert_close, to_torch
 
-HYPOTHESIS = settings(max_examples=int(__import__("os").environ.get("CF_HYP", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # (kernel, dilation, padding, stride), torch's argument order after the kernel
 GEOMETRIES = [
