@@ -94,6 +94,8 @@ def test_bad_arguments_exit_2_with_a_usage_line(argv, message, capsys):
     [
         (["evaluate", "missing.npz"], "does not exist"),
         (["train", "--data", "no/such/dir", "--epochs", "1"], "not a directory"),
+        (["train", "--device", "cuda", "--epochs", "1"], "computes on the CPU only"),
+        (["train", "--device", "tpu", "--epochs", "1"], "device type must be one of cpu, cuda"),
     ],
 )
 def test_runtime_errors_are_one_line_without_traceback(argv, message, capsys, tmp_path, monkeypatch):

@@ -35,6 +35,7 @@ from .autograd.routines import (
     zeros_like,
 )
 from .backend import backends, set_num_threads
+from .device import Device, DeviceUnavailableError, cuda_is_available, device
 from .random import initial_seed, manual_seed
 
 __version__ = "0.1.0"
@@ -45,6 +46,8 @@ float64 = _np.float64
 int64 = _np.int64
 
 __all__ = [
+    "Device",
+    "DeviceUnavailableError",
     "Function",
     "Tensor",
     "arange",
@@ -52,7 +55,9 @@ __all__ = [
     "backends",
     "cat",
     "concat",
+    "cuda_is_available",
     "data",
+    "device",
     "enable_grad",
     "float16",
     "float32",

@@ -104,8 +104,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from . import io, optim, viz
     from .data import DataLoader, TensorDataset
+    from .device import DeviceUnavailableError, check_available
     from .train import evaluate, fit
 
+    try:
+        check_available(args.device, "--device")
+    except (ValueError, DeviceUnavailableError) as error:
+        raise CommandError(str(error)) from None
     cf.manual_seed(args.seed)
     upscale = DIGITS_UPSCALE if args.data is None else 1
     train_x, train_y, test_x, test_y, source = _load_dataset(args.data, upscale)
@@ -579,6 +584,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--seed", type=int, default=0, help="seed for initialization and shuffling (default: 0)"
+    )
+    train.add_argument(
+        "--device", default="cpu", metavar="DEVICE", help="where to compute: cpu (default), cuda, cuda:N"
     )
     train.add_argument("--out", metavar="DIR", help="output directory (default: runs/<timestamp>)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")

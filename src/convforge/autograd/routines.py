@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import random as cf_random
 from ..backend import DEFAULT_DTYPE
+from ..device import check_available
 from .ops import shape as shape_ops
 from .ops import where as where_ops
 from .tensor import Tensor, as_tensor
@@ -63,6 +64,12 @@ def _float_dtype(op: str, dtype) -> np.dtype:
     return dtype
 
 
+def _check_device(op: str, device) -> None:
+    """Creation routines take torch's ``device=``; only devices we compute on pass."""
+    if device is not None:
+        check_available(device, op)
+
+
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
@@ -70,18 +77,21 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
 # --------------------------------------------------------------------------------------
 # creation
 # --------------------------------------------------------------------------------------
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, float32 by default: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    _check_device("zeros", device)
     return _make(np.zeros(_size("zeros", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones, float32 by default."""
+    _check_device("ones", device)
     return _make(np.ones(_size("ones", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows it (float -> float32, int -> int64)."""
+    _check_device("full", device)
     shape = _size("full", (size,))
     if dtype is None:
         if isinstance(fill_value, bool):
@@ -93,8 +103,9 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(np.full(shape, fill_value, dtype=dtype), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (excluded) by ``step``: int64 if all are ints, else float32."""
+    _check_device("arange", device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -104,22 +115,25 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _make(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1) from the default (seeded) generator."""
+    _check_device("rand", device)
     rng = cf_random.resolve_generator(generator, "rand")
     dtype = _float_dtype("rand", dtype)
     return _make(rng.random(_size("rand", size), dtype=np.float64).astype(dtype), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the default (seeded) generator."""
+    _check_device("randn", device)
     rng = cf_random.resolve_generator(generator, "randn")
     dtype = _float_dtype("randn", dtype)
     return _make(rng.standard_normal(_size("randn", size)).astype(dtype), requires_grad)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None) -> Tensor:
+def randint(low, high=None, size=(), generator=None, dtype=None, device=None) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` means low 0), int64 by default."""
+    _check_device("randint", device)
     if high is None or (isinstance(high, Sequence) and size == ()):
         low, high, size = 0, low, (() if high is None else high)
     if not _is_int(low) or not _is_int(high):
@@ -135,28 +149,33 @@ def _like(input) -> Tensor:
     return input if isinstance(input, Tensor) else as_tensor(input)
 
 
-def zeros_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and dtype, unless given) of ``input``."""
+    _check_device("zeros_like", device)
     x = _like(input)
     return _make(np.zeros(x.shape, dtype=dtype or x.dtype), requires_grad)
 
 
-def ones_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(input, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    _check_device("ones_like", device)
     x = _like(input)
     return _make(np.ones(x.shape, dtype=dtype or x.dtype), requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    _check_device("full_like", device)
     x = _like(input)
     return _make(np.full(x.shape, fill_value, dtype=dtype or x.dtype), requires_grad)
 
 
-def rand_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand_like(input, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    _check_device("rand_like", device)
     x = _like(input)
     return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def randn_like(input, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn_like(input, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    _check_device("randn_like", device)
     x = _like(input)
     return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 

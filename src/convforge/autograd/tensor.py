@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from ..backend import DEFAULT_DTYPE
+from ..device import CPU, Device, check_available, cuda_device, parse_to_args
 from .function import Function
 from .ops import elementwise as ew
 from .ops import nn as nn_ops
@@ -101,8 +102,9 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Device:
+        """Where the data lives: always the CPU in this release (compares equal to 'cpu')."""
+        return CPU
 
     @property
     def T(self) -> Tensor:
@@ -156,11 +158,23 @@ class Tensor:
     def double(self) -> Tensor:
         return self.to(np.float64)
 
-    def to(self, dtype) -> Tensor:
-        """Cast to ``dtype`` (differentiable), as ``tensor.to(torch.float64)``."""
-        if self.dtype == np.dtype(dtype):
+    def to(self, *args, dtype=None, device=None) -> Tensor:
+        """Cast and/or move, as torch: ``to(cf.float64)``, ``to('cpu')``, ``to(device, dtype)``,
+        ``to(other)``. The cast is differentiable; ``self`` comes back when nothing changes. A
+        device this installation cannot compute on raises
+        :class:`~convforge.device.DeviceUnavailableError`."""
+        dtype, _ = parse_to_args("Tensor.to", args, dtype, device)
+        if dtype is None or self.dtype == np.dtype(dtype):
             return self
         return _Cast.apply(self, np.dtype(dtype))
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device=None) -> Tensor:
+        """Copy to a CUDA GPU, as torch; refused with a clear error in this CPU-only release."""
+        check_available(cuda_device(device, "Tensor.cuda"), "Tensor.cuda")
+        return self
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
@@ -461,8 +475,10 @@ def _reverse_topological(root: Tensor) -> list[Tensor]:
     return order
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Make a Tensor (a copy of ``data``), as ``torch.tensor``."""
+def tensor(data, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    """Make a Tensor (a copy of ``data``), as ``torch.tensor``; ``device`` 'cpu' (or None)."""
+    if device is not None:
+        check_available(device, "tensor")
     array = _as_array(data, dtype)
     return Tensor(np.array(array, copy=True), requires_grad=requires_grad)
 

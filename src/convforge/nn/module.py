@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
+from ..device import check_available, cuda_device, parse_to_args
 from .parameter import Parameter
 
 
@@ -356,14 +357,10 @@ class Module:
         return self
 
     def to(self, *args, dtype=None, device=None) -> Module:
-        """Cast floating parameters and buffers: ``to(cf.float64)``; devices other than 'cpu' fail."""
-        for arg in args:
-            if isinstance(arg, str) or arg is None:
-                device = arg
-            else:
-                dtype = arg
-        if device not in (None, "cpu"):
-            raise ValueError(f"to: only the 'cpu' device is available, but got device={device!r}")
+        """Move and/or cast floating parameters and buffers, as torch: ``to(cf.float64)``,
+        ``to('cpu')``, ``to(device, dtype)``, ``to(tensor)``. A device this installation cannot
+        compute on raises :class:`~convforge.device.DeviceUnavailableError` (nothing changes)."""
+        dtype, _ = parse_to_args("Module.to", args, dtype, device)
         return self if dtype is None else self._cast_floating(dtype)
 
     def double(self) -> Module:
@@ -376,6 +373,11 @@ class Module:
         return self._cast_floating(np.float16)
 
     def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Move to a CUDA GPU, as torch; refused with a clear error in this CPU-only release."""
+        check_available(cuda_device(device, "Module.cuda"), "Module.cuda")
         return self
 
     # ---- hooks ------------------------------------------------------------------------
