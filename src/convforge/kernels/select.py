@@ -1,24 +1,49 @@
 """Which algorithm computes which convolution.
 
-The only module that knows which algorithm wins where. Every algorithm module offers
+The only module that knows which algorithm wins where. Every algorithm offers
 ``supports(spec)``, ``forward``, ``grad_input`` and ``grad_weight``; registering it in
 ``ALGORITHMS`` puts it under the parametrized parity tests and makes it selectable with
 ``algorithm=``.
+
+``algorithm='auto'`` returns a :class:`Plan`: one algorithm per direction (forward, grad
+input, grad weight), because the winner differs by direction. The choice comes from
+:func:`rule` (rules read off ``benchmarks/RESULTS.md``) or, with
+``cf.backends.autotune = True``, from timing every supporting algorithm once per geometry
+(cached in memory and, with ``cf.backends.autotune_file``, in a JSON file). A plan never
+holds an algorithm whose ``supports(spec)`` is false.
+
+Exact algorithms agree with the definition to round-off; Winograd and FFT carry an
+``ERROR_BOUND`` (per dtype, relative to the largest output) that :func:`error_bound` reports.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
 from types import ModuleType
 
-from ..spec import ConvSpec
-from . import im2col, reference
+import numpy as np
 
-# name -> module; 'auto' tries them in PREFERENCE order and takes the first that supports
+from ..backend import backends
+from ..spec import ConvSpec
+from . import depthwise, fft, gemm, im2col, reference, winograd
+
+# name -> algorithm (a module, or an object with the same four functions)
 ALGORITHMS: dict[str, ModuleType] = {
     im2col.NAME: im2col,
     reference.NAME: reference,
+    gemm.NAME: gemm,
+    winograd.F2.NAME: winograd.F2,
+    winograd.F4.NAME: winograd.F4,
+    fft.NAME: fft,
+    depthwise.NAME: depthwise,
 }
-PREFERENCE: tuple[str, ...] = (im2col.NAME,)
+# fallback order when the rule's choice does not support a spec; the last always does
+PREFERENCE: tuple[str, ...] = (gemm.NAME, im2col.NAME, reference.NAME)
+DIRECTIONS = ("forward", "grad_input", "grad_weight")
 
 
 def check_algorithm(op: str, algorithm: str) -> None:
@@ -30,15 +55,163 @@ def check_algorithm(op: str, algorithm: str) -> None:
         raise ValueError(f"{op}: algorithm must be one of {allowed}, but got algorithm={algorithm!r}")
 
 
-def kernel_for(spec: ConvSpec, algorithm: str = "auto", op: str = "conv") -> ModuleType:
-    """The algorithm module that will compute ``spec``."""
+def supported(spec: ConvSpec) -> list[str]:
+    """Names of the algorithms that can compute ``spec``."""
+    return [name for name, algo in ALGORITHMS.items() if algo.supports(spec)]
+
+
+def error_bound(algorithm: str, dtype) -> float | None:
+    """The tested relative error bound of an approximate algorithm; None if exact."""
+    bounds = getattr(ALGORITHMS[algorithm], "ERROR_BOUND", None)
+    return None if bounds is None else bounds[np.dtype(dtype)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One algorithm per direction, as a kernel of the kernel contract."""
+
+    forward_algorithm: str
+    grad_input_algorithm: str
+    grad_weight_algorithm: str
+
+    def supports(self, spec: ConvSpec) -> bool:
+        return all(ALGORITHMS[name].supports(spec) for name in self.names)
+
+    @property
+    def names(self) -> tuple[str, str, str]:
+        return (self.forward_algorithm, self.grad_input_algorithm, self.grad_weight_algorithm)
+
+    def forward(self, x, w, spec):
+        return ALGORITHMS[self.forward_algorithm].forward(x, w, spec)
+
+    def grad_input(self, gy, w, spec, x_shape):
+        return ALGORITHMS[self.grad_input_algorithm].grad_input(gy, w, spec, x_shape)
+
+    def grad_weight(self, x, gy, spec, w_shape):
+        return ALGORITHMS[self.grad_weight_algorithm].grad_weight(x, gy, spec, w_shape)
+
+
+# --------------------------------------------------------------------------------------
+# rules
+# --------------------------------------------------------------------------------------
+def _is_depthwise(spec: ConvSpec) -> bool:
+    return spec.groups == spec.in_channels and spec.groups > 1
+
+
+def rule(spec: ConvSpec, direction: str) -> str:
+    """The algorithm the benchmark measurements favour for ``spec`` in ``direction``.
+
+    May name an algorithm that does not support ``spec`` (without Numba, say);
+    :func:`plan_for` then falls back along :data:`PREFERENCE`.
+    """
+    taps = math.prod(spec.kernel_size)
+    out_cells = math.prod(spec.out_spatial)
+    c_g = spec.in_channels // spec.groups
+    if _is_depthwise(spec):
+        # direct loops cost ~taps per output; FFT ~log(size) per cell, independent of taps
+        return fft.NAME if taps >= 100 and spec.stride == (1,) * spec.ndim else depthwise.NAME
+    if winograd.F4.supports(spec) and c_g >= 16 and out_cells >= 64:
+        return winograd.F4.NAME if out_cells >= 14 * 14 else winograd.F2.NAME
+    if taps >= 49 and c_g >= 16 and all(s == 1 for s in spec.stride):
+        return fft.NAME
+    return gemm.NAME
+
+
+def plan_for(spec: ConvSpec) -> Plan:
+    """The 'auto' plan: autotuned if ``backends.autotune``, else :func:`rule`."""
+    if backends.autotune:
+        return _tuned_plan(spec)
+    names = []
+    for direction in DIRECTIONS:
+        name = rule(spec, direction)
+        if not ALGORITHMS[name].supports(spec):
+            name = next(n for n in PREFERENCE if ALGORITHMS[n].supports(spec))
+        names.append(name)
+    return Plan(*names)
+
+
+def kernel_for(spec: ConvSpec, algorithm: str = "auto", op: str = "conv"):
+    """The algorithm (or 'auto' plan) that will compute ``spec``."""
     check_algorithm(op, algorithm)
     if algorithm != "auto":
         module = ALGORITHMS[algorithm]
         if not module.supports(spec):
             raise ValueError(f"{op}: algorithm={algorithm!r} does not support this convolution: {spec}")
         return module
-    for name in PREFERENCE:
-        if ALGORITHMS[name].supports(spec):
-            return ALGORITHMS[name]
-    return reference
+    return plan_for(spec)
+
+
+# --------------------------------------------------------------------------------------
+# autotune
+# --------------------------------------------------------------------------------------
+_TUNED: dict[str, list[str]] = {}
+_LOADED_FILE: list[str | None] = [None]
+
+
+def _key(spec: ConvSpec) -> str:
+    return json.dumps(
+        [spec.in_shape, spec.weight_shape, spec.stride, spec.padding, spec.dilation, spec.groups]
+    )
+
+
+def _load(path: str | None) -> None:
+    if path is None or _LOADED_FILE[0] == path:
+        return
+    _LOADED_FILE[0] = path
+    if os.path.exists(path):
+        with open(path) as f:
+            for key, names in json.load(f).items():
+                _TUNED.setdefault(key, names)
+
+
+def _save(path: str | None) -> None:
+    if path is None:
+        return
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(_TUNED, f, indent=0, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def clear_autotune_cache() -> None:
+    """Forget every tuned plan held in memory (the file, if any, is left alone)."""
+    _TUNED.clear()
+    _LOADED_FILE[0] = None
+
+
+def _time(call, repeats: int = 2) -> float:
+    call()  # warm up (and compile)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def time_algorithms(spec: ConvSpec, candidates=None, dtype=np.float32) -> dict[str, dict[str, float]]:
+    """Seconds per call of every candidate, per direction, on random data of ``spec``."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(spec.in_shape).astype(dtype)
+    w = rng.standard_normal(spec.weight_shape).astype(dtype)
+    gy = rng.standard_normal(spec.out_shape).astype(dtype)
+    names = [n for n in (candidates or ALGORITHMS) if n != reference.NAME and ALGORITHMS[n].supports(spec)]
+    times: dict[str, dict[str, float]] = {d: {} for d in DIRECTIONS}
+    for name in names:
+        algo = ALGORITHMS[name]
+        times["forward"][name] = _time(lambda a=algo: a.forward(x, w, spec))
+        times["grad_input"][name] = _time(lambda a=algo: a.grad_input(gy, w, spec, x.shape))
+        times["grad_weight"][name] = _time(lambda a=algo: a.grad_weight(x, gy, spec, w.shape))
+    return times
+
+
+def _tuned_plan(spec: ConvSpec) -> Plan:
+    _load(backends.autotune_file)
+    key = _key(spec)
+    names = _TUNED.get(key)
+    if names is None or not all(n in ALGORITHMS and ALGORITHMS[n].supports(spec) for n in names):
+        times = time_algorithms(spec)
+        names = [min(times[d], key=times[d].get) for d in DIRECTIONS]
+        _TUNED[key] = names
+        _save(backends.autotune_file)
+    return Plan(*names)
