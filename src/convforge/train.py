@@ -85,7 +85,7 @@ def fit(
             seen += count
             total_loss += loss.item() * count
             correct += int((logits.data.argmax(axis=1) == labels.data).sum())
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
         if scheduler is not None:
             scheduler.step()
         test_loss, test_acc, _ = evaluate(model, test_images, test_labels)
