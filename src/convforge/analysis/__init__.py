@@ -7,10 +7,13 @@ Array-only: nothing here imports matplotlib (pictures live in :mod:`convforge.vi
 from .explain import Explanation, Term, explain
 from .receptive_field import ReceptiveField, receptive_fields
 from .shapes import ShapeReport, conv_output_shape, pool_output_shape, transposed_as_conv
+from .summary import LayerSummary, ModelSummary, summary
 from .toeplitz import conv_transpose_toeplitz, im2col_labels, im2col_view, toeplitz
 
 __all__ = [
     "Explanation",
+    "LayerSummary",
+    "ModelSummary",
     "ReceptiveField",
     "ShapeReport",
     "Term",
@@ -21,6 +24,7 @@ __all__ = [
     "im2col_view",
     "pool_output_shape",
     "receptive_fields",
+    "summary",
     "toeplitz",
     "transposed_as_conv",
 ]

@@ -73,7 +73,10 @@ class ReceptiveField:
 
         An output reads input cells up to ``floor((k_eff - 1) / stride)`` cells apart (the
         widest over output positions), so ``size`` grows by that many jumps; ``jump``
-        divides by the stride.
+        divides by the stride. ``start`` and ``jump`` are then an evenly spaced fit: the
+        outputs of one stride period read windows whose centres are unevenly spaced (with a
+        2x2 kernel of stride 2, outputs 0 and 1 read the same input cell), each within
+        ``jump * (stride - 1) / (2 * stride)`` of the fit and exact on average.
         """
         if self.whole:
             return self
