@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from convforge import io, models
 from convforge.cli import main
 from convforge.viz.animate import COLORS
 
@@ -29,7 +30,16 @@ def assert_one_line_error(code: int, err: str, command: str, fragment: str) -> N
         assert len(lines) == 1
 
 
-@pytest.mark.parametrize("command", ["shape", "explain", "animate", "filter"])
+UNDERSTANDING = ["shape", "explain", "animate", "filter", "summary", "features"]
+
+
+def test_top_level_help_lists_the_understanding_commands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and out.startswith("usage: convforge")
+    assert all(command in out for command in UNDERSTANDING)
+
+
+@pytest.mark.parametrize("command", UNDERSTANDING)
 def test_help(command, capsys):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0 and f"usage: convforge {command}" in out
@@ -234,3 +244,87 @@ def test_filter_reports_a_missing_image(tmp_path, capsys):
         capsys, "filter", str(tmp_path / "none.png"), "--kernel", "box:3", "-o", str(tmp_path / "x.png")
     )
     assert_one_line_error(code, err, "filter", "does not exist")
+
+
+# ---- summary ------------------------------------------------------------------------
+def test_summary_of_lenet(capsys):
+    code, out, _ = run(capsys, "summary", "lenet", "--input", "1x1x28x28")
+    assert code == 0
+    assert out.splitlines()[0] == "LeNet5 on a 1x28x28 input"
+    assert "features.5" in out and "size 16, jump 4, start 5.5" in out
+    assert "total: 61,706 parameters (61,706 trainable), 416,520 MACs" in out
+
+
+def test_summary_takes_a_sample_shape_and_the_number_of_classes(capsys):
+    code, out, _ = run(capsys, "summary", "resnet", "--input", "3x16x16", "--num-classes", "4")
+    assert code == 0 and "ResNet on a 3x16x16 input" in out
+    fc = next(line.split() for line in out.splitlines() if line.startswith("fc "))
+    assert fc[:4] == ["fc", "Linear", "4", f"{64 * 4 + 4:,}"]
+
+
+def test_summary_rejects_an_unknown_model(capsys):
+    code, _, err = run(capsys, "summary", "vgg16")
+    assert code == 2
+    assert_one_line_error(code, err, "summary", "invalid choice: 'vgg16'")
+
+
+@pytest.mark.parametrize(
+    ("shape", "status", "fragment"),
+    [
+        ("1x1x28xbig", 2, "integers joined by 'x'"),
+        ("4x1x28x28", 1, "the summary counts one sample, so N must be 1, but got N=4"),
+        ("28x28", 1, "--input must be CxHxW or 1xCxHxW of positive sizes, but got 28x28"),
+        ("1x28x20", 1, "lenet needs a square image, but got 28x20"),
+        ("1x3x3", 1, "LeNet5: input_size must be at least 4"),
+    ],
+)
+def test_summary_rejects_a_bad_input(shape, status, fragment, capsys):
+    code, _, err = run(capsys, "summary", "lenet", "--input", shape)
+    assert code == status
+    assert_one_line_error(code, err, "summary", fragment)
+
+
+# ---- features -----------------------------------------------------------------------
+@pytest.fixture
+def lenet_checkpoint(tmp_path):
+    """A LeNet saved with the metadata 'convforge train' writes, and a digit-like PNG."""
+    model = models.LeNet5(num_classes=10, in_channels=1, input_size=16)
+    metadata = {"model": "lenet", "in_channels": 1, "input_size": 16, "num_classes": 10}
+    metadata |= {"mean": 0.3, "std": 0.4, "upscale": 2}
+    checkpoint = io.save_checkpoint(tmp_path / "model.npz", model, metadata=metadata)
+    pixels = np.full((40, 40), 255, np.uint8)
+    pixels[8:32, 18:22] = 0  # a dark "1" on white: inverted like predict does
+    Image.fromarray(pixels).save(tmp_path / "one.png")
+    return checkpoint, tmp_path / "one.png"
+
+
+def test_features_writes_a_grid_png(lenet_checkpoint, tmp_path, capsys):
+    checkpoint, image = lenet_checkpoint
+    out = tmp_path / "grid.png"
+    code, stdout, _ = run(capsys, "features", str(checkpoint), str(image), "--max-maps", "4", "-o", str(out))
+    assert code == 0
+    assert "lenet predicts" in stdout and "features.0 6x16x16, features.3 16x8x8" in stdout
+    with Image.open(out) as picture:
+        assert picture.format == "PNG" and picture.width > 200 and picture.height > 150
+        colors = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(colors, axis=0)) > 20  # maps and kernels, not a blank canvas
+
+
+def test_features_reports_a_missing_checkpoint(tmp_path, capsys):
+    code, _, err = run(capsys, "features", str(tmp_path / "none.npz"), str(tmp_path / "x.png"))
+    assert code == 1
+    assert_one_line_error(code, err, "features", "does not exist")
+
+
+def test_features_reports_a_checkpoint_not_written_by_train(tmp_path, capsys):
+    io.save_checkpoint(tmp_path / "bare.npz", models.LeNet5(input_size=16))
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "x.png")
+    code, _, err = run(capsys, "features", str(tmp_path / "bare.npz"), str(tmp_path / "x.png"))
+    assert_one_line_error(code, err, "features", "was not written by 'convforge train'")
+
+
+def test_features_reports_an_unreadable_image(lenet_checkpoint, tmp_path, capsys):
+    checkpoint, _ = lenet_checkpoint
+    (tmp_path / "notes.png").write_text("not an image")
+    code, _, err = run(capsys, "features", str(checkpoint), str(tmp_path / "notes.png"))
+    assert_one_line_error(code, err, "features", "could not be read as PNG/JPEG")
