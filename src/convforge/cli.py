@@ -402,10 +402,29 @@ def _vector(values: np.ndarray, limit: int = 9) -> str:
     return "[" + ", ".join(format_number(v) for v in values) + "]"
 
 
+def _filter_chunked(args: argparse.Namespace) -> int:
+    """``filter --chunks/--scheduler``: stream the image tile by tile through Dask."""
+    try:
+        from .dask import stream
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    summary = stream.filter_file(
+        args.image,
+        args.out,
+        args.kernel,
+        args.padding_mode,
+        args.separable,
+        args.scale,
+        args.chunks or 2048,
+        args.scheduler or "threads",
+    )
+    print(summary)
+    return 0
+
+
 def cmd_filter(args: argparse.Namespace) -> int:
     from .viz import filters
 
-    image = filters.read_image(args.image)
     image_filter = filters.image_filter(args.kernel)
     if args.separable:
         for kernel in image_filter.kernels:
@@ -418,6 +437,11 @@ def cmd_filter(args: argparse.Namespace) -> int:
                 f"separable: {_vector(column)}ᵀ · {_vector(row)}: {kh} + {kw} instead of {kh * kw} "
                 f"multiplies per pixel"
             )
+    if args.chunks is not None or args.scheduler is not None:
+        return _filter_chunked(args)
+    if args.scale == "none":
+        raise CommandError("--scale none writes the float response: add --chunks and a .zarr or .tif output")
+    image = filters.read_image(args.image)
     response = filters.filter_image(image, image_filter, args.padding_mode, args.separable)
     scale = args.scale if args.scale != "auto" else ("abs" if image_filter.signed else "clip")
     out = filters.write_image(args.out, filters.to_uint8(response, scale))
@@ -581,7 +605,9 @@ def _add_understanding_commands(commands) -> None:
         description="Convolve an image (gray, or color per channel) with a classic kernel and save it "
         "as 8 bits: edge filters as |response| scaled to 0..255, the others clipped.",
     )
-    filter_.add_argument("image", metavar="IMAGE", help="PNG or JPEG file")
+    filter_.add_argument(
+        "image", metavar="IMAGE", help="PNG or JPEG file (with --chunks also a TIFF or a .zarr store)"
+    )
     filter_.add_argument(
         "--kernel",
         required=True,
@@ -600,11 +626,27 @@ def _add_understanding_commands(commands) -> None:
     )
     filter_.add_argument(
         "--scale",
-        choices=("auto", "clip", "abs", "minmax"),
+        choices=("auto", "clip", "abs", "minmax", "none"),
         default="auto",
-        help="to 8 bits: auto (abs for edge kernels, else clip), clip, abs or minmax",
+        help="to 8 bits: auto (abs for edge kernels, else clip), clip, abs or minmax; "
+        "none: the float32 response (with --chunks)",
     )
     filter_.add_argument("-o", "--out", required=True, help="image to write (format from the suffix)")
+    filter_.add_argument(
+        "--chunks",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="stream the image through Dask in NxN tiles (default 2048 with --scheduler) and write "
+        "a .zarr store or a .tif file without holding the image in memory",
+    )
+    filter_.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS|local|threads",
+        help="where the tiles run: a Dask scheduler address (tcp://host:8786), 'local' (a "
+        "LocalCluster on this machine) or 'threads' (the default with --chunks)",
+    )
     filter_.set_defaults(handler=cmd_filter)
 
     from .models import MODELS
