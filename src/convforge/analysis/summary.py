@@ -99,7 +99,7 @@ class ModelSummary:
         def line(cells) -> str:
             return "  ".join(
                 c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
-            )
+            ).rstrip()
 
         rule = "-" * len(line(header))
         shape = "x".join(map(str, self.input_shape))
@@ -109,10 +109,10 @@ class ModelSummary:
             f"{self.total_macs:,} MACs = {_si(self.total_macs)}MACs (about {_si(2 * self.total_macs)}FLOPs)"
         )
         lines.append(
-            "receptive field: input cells one output sees (size), input cells between neighbouring outputs "
-            "(jump) and the centre of the first output's field (start); FC equivalent: parameters of the fully "
-            "connected layer with the same input and output"
+            "receptive field: size = input cells one output sees, jump = input cells between "
+            "neighbouring outputs, start = centre of the first output's field"
         )
+        lines.append("FC equivalent: parameters of a fully connected layer with the same input and output")
         return "\n".join(lines)
 
 
