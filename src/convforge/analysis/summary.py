@@ -14,7 +14,9 @@ its own) and records, per call, in execution order:
 
 Operations done outside modules (``out + identity`` of a residual block, ``x.flatten(1)``)
 are found by walking the autograd graph back to the layers whose outputs they combine; a
-sum of branches sees what its widest branch sees.
+sum of branches sees what its widest branch sees. Where that walk crosses an operation
+that moves the grid (a pooling called as a function, a slice), the field is reported as
+unknown (``None``, printed ``?``) rather than guessed.
 """
 
 from __future__ import annotations
