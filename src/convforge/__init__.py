@@ -38,6 +38,10 @@ from .backend import backends, set_num_threads
 from .device import Device, DeviceUnavailableError, cuda_is_available, device
 from .random import initial_seed, manual_seed
 
+# isort: split
+# the tool layers import the names above from convforge itself, so they come last
+from . import analysis, models, viz
+
 __version__ = "0.1.0"
 
 float16 = _np.float16
@@ -56,6 +60,7 @@ __all__ = [
     "cat",
     "concat",
     "cuda_is_available",
+    "analysis",
     "data",
     "device",
     "enable_grad",
@@ -72,9 +77,11 @@ __all__ = [
     "manual_seed",
     "maximum",
     "minimum",
+    "models",
     "nn",
     "no_grad",
     "optim",
+    "viz",
     "ones",
     "ones_like",
     "rand",
@@ -90,3 +97,12 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+def __getattr__(name: str):
+    # cf.dask loads Dask only when asked for: ``import convforge`` must stay light
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module(".dask", __name__)
+    raise AttributeError(f"module 'convforge' has no attribute {name!r}")
