@@ -1,43 +1,49 @@
 """N-d convolution of a Dask array, chunked over space, equal to the in-memory convolution.
 
-How a chunked convolution stays exact (per spatial dimension; ``K = d*(k-1) + 1`` the
-dilated kernel extent, ``s`` the stride, ``P = in + pad_lo + pad_hi`` the padded size):
+Per spatial dimension (``K = d*(k-1) + 1`` the dilated kernel extent, ``s`` the stride,
+``lo`` the padding before): output ``j`` reads the padded cells ``[j*s, j*s + K)``, so an
+output chunk ``[a, b)`` reads ``[a*s, (b-1)*s + K)`` — its own ``(b-a)*s`` cells plus a halo
+of ``h = K - s`` cells (when positive). Padded cell ``p`` holds input cell ``p - lo`` or, past
+the border, the cell ``padding_mode`` copies there: mirrored without the edge (reflect),
+clamped (replicate), modulo the size (circular), or a zero.
 
-1. **Pad once, globally.** The whole array is padded with ``padding_mode`` (``da.pad``:
-   zeros, reflect, edge = replicate, wrap = circular), so the border values are those of
-   the in-memory ``F.pad`` and not the reflection of a chunk's own edge.
-2. **Align chunks to the stride grid.** Output ``j`` reads padded cells
-   ``[j*s, j*s + K)``. Output chunk ``[a, b)`` therefore owns the padded cells
-   ``[a*s, b*s)`` and needs a halo of ``h = max(K - s, 0)`` cells of the next chunk. The
-   padded array is rechunked so every chunk starts at a multiple of ``s`` (the last one
-   runs to ``P``), each at least ``h`` wide. The output boundaries are the input's own
-   chunk boundaries divided by the stride (``a = b_in // s``; a 'same' filter keeps the
-   input's chunks), merged where a chunk would be narrower than the halo.
-3. **One-sided overlap, one kernel call per chunk.** ``da.overlap.overlap`` with depth
-   ``(0, h)`` appends the halo; each block is then convolved in memory with padding 0
-   (a chunk ``c*s + h`` wide gives exactly ``c`` outputs; the last chunk gives the rest).
+1. **Output chunks.** The input's chunk boundaries divided by the stride (a ``'same'``
+   filter keeps the input's chunks), merged where a chunk would be shorter than
+   ``ceil(h / s)``: then no block reads more than about twice its own size.
+2. **One task per output block.** It takes the input chunks its window touches — near the
+   border with reflect or circular padding also those the padding copies from, at the far
+   end for circular — cut to the cells it needs, and builds its padded, haloed piece with
+   one index map per dimension (the map above: the same cells ``F.pad`` would put there,
+   copied, so the values are exact). Reflection is of the array's border, never of a
+   chunk's own edge.
+3. **The in-memory kernel.** The piece is convolved by ``convforge.functional`` with
+   padding 0, running the algorithm the in-memory call picks for the whole array. A piece
+   ``c*s + h`` long gives exactly ``c`` outputs.
 
-Channels are summed over, so the channel axis is rechunked whole; batch chunks are kept
-(samples are independent). Every block runs the algorithm the in-memory call would pick
-for the whole array, so the same kernel computes both.
+Per-tap algorithms (reference, gemm, depthwise) then give the in-memory result bit for
+bit; im2col, whose single GEMM BLAS blocks by matrix size, and Winograd/FFT, which
+transform whole tiles, agree to round-off. Channels are summed over, so a block holds all
+of them; batch chunks are kept (samples are independent).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from .. import functional as F
 from .. import spec as sp
 from ..autograd.tensor import Tensor
 from ..backend import backends
 from ..kernels import select
-
-# convforge padding_mode -> numpy/dask pad mode
-_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 # --------------------------------------------------------------------------------------
@@ -91,11 +97,11 @@ def _forward_algorithm(spec: sp.ConvSpec, algorithm: str, op: str) -> str:
 
 
 def _out_chunks(in_chunks: Sequence[int], stride: int, extent: int, out: int) -> tuple[int, ...]:
-    """Output chunk sizes of one spatial dimension (see the module docstring, step 2).
+    """Output chunk sizes of one spatial dimension (see the module docstring, step 1).
 
     Boundaries are the input chunk boundaries divided by the stride; a chunk is at least
-    ``ceil(halo / stride)`` (and 1) outputs long so that its padded input, ``c*s`` cells,
-    holds the previous chunk's whole halo.
+    ``ceil(halo / stride)`` (and 1) outputs long, so that it reads at most about twice the
+    cells it owns.
     """
     halo = max(extent - stride, 0)
     smallest = max(-(-halo // stride), 1)
@@ -110,19 +116,110 @@ def _out_chunks(in_chunks: Sequence[int], stride: int, extent: int, out: int) ->
     return tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
 
 
-def _padded_chunks(out_chunks: tuple[int, ...], stride: int, padded_size: int) -> tuple[int, ...]:
-    """Padded-input chunk sizes: ``c*s`` per output chunk, the last one up to the end."""
-    widths = [c * stride for c in out_chunks[:-1]]
-    return (*widths, padded_size - sum(widths))
+def source_indices(start: int, stop: int, size: int, pad_lo: int, mode: str) -> np.ndarray:
+    """The input cell that padded cells ``[start, stop)`` hold (``-1``: a zero), as ``F.pad``."""
+    cells = np.arange(start, stop) - pad_lo
+    if mode == "zeros":
+        return np.where((cells >= 0) & (cells < size), cells, -1)
+    if mode == "replicate":
+        return np.clip(cells, 0, size - 1)
+    if mode == "circular":
+        return np.mod(cells, size)
+    cells = np.abs(cells)  # reflect: mirror about cell 0 and cell size-1, not repeating them
+    return np.where(cells >= size, 2 * (size - 1) - cells, cells)
+
+
+@dataclass(frozen=True)
+class _Gather:
+    """How one output block reads one spatial dimension of the input.
+
+    ``chunks``: the input chunks it needs (ascending); ``cuts``: the slice of each it keeps;
+    ``take``: per padded cell of the block, the cell of the concatenated cuts (the length of
+    the cuts stands for a zero), or a slice when that is a contiguous run.
+    """
+
+    chunks: tuple[int, ...]
+    cuts: tuple[slice, ...]
+    take: slice | np.ndarray
+    zero: bool
+
+
+def _gathers(
+    in_chunks: Sequence[int], out_chunks: Sequence[int], stride: int, extent: int, pad_lo: int, mode: str
+) -> list[_Gather]:
+    """One :class:`_Gather` per output chunk of one spatial dimension."""
+    sizes = np.asarray(in_chunks)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    gathers, first = [], 0
+    for count in out_chunks:
+        cells = source_indices(
+            first * stride, (first + count - 1) * stride + extent, int(ends[-1]), pad_lo, mode
+        )
+        first += count
+        real = cells >= 0
+        owner = np.searchsorted(ends, np.where(real, cells, 0), side="right")  # input chunk per cell
+        ids = np.unique(owner[real]) if real.any() else np.array([0])
+        lows = np.array([cells[real & (owner == i)].min(initial=starts[i]) for i in ids]) - starts[ids]
+        highs = np.array([cells[real & (owner == i)].max(initial=starts[i]) for i in ids]) - starts[ids] + 1
+        offsets = np.concatenate([[0], np.cumsum(highs - lows)])
+        position = np.minimum(np.searchsorted(ids, owner), len(ids) - 1)  # index into ids
+        take = np.where(real, offsets[position] + cells - starts[owner] - lows[position], offsets[-1])
+        run = take[0] + np.arange(len(take))
+        gathers.append(
+            _Gather(
+                tuple(int(i) for i in ids),
+                tuple(slice(int(lo), int(hi)) for lo, hi in zip(lows, highs)),
+                slice(int(take[0]), int(take[0]) + len(take)) if np.array_equal(take, run) else take,
+                not real.all(),
+            )
+        )
+    return gathers
 
 
 # --------------------------------------------------------------------------------------
 # blocks
 # --------------------------------------------------------------------------------------
-def _conv_block(block, weight, bias, *, n, stride, dilation, groups, algorithm):
-    """Convolve one haloed block (N, C, *spatial) with padding 0: the in-memory kernel."""
+def _assemble(pieces, gathers: Sequence[_Gather], cuts: tuple[slice, ...] = ()) -> np.ndarray:
+    """Concatenate the nested input chunks, each first cut to the cells it contributes."""
+    depth = len(cuts)
+    if depth == len(gathers):
+        return pieces[(slice(None), slice(None), *cuts)]
+    parts = [_assemble(piece, gathers, (*cuts, cut)) for piece, cut in zip(pieces, gathers[depth].cuts)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2 + depth)
+
+
+def _padded_piece(pieces, gathers: Sequence[_Gather]) -> np.ndarray:
+    """The block's padded, haloed input (N, C, *window): cells copied as ``F.pad`` would."""
+    x = _assemble(pieces, gathers)
+    for dim, gather in enumerate(gathers):
+        axis = 2 + dim
+        if gather.zero:
+            zeros = np.zeros((*x.shape[:axis], 1, *x.shape[axis + 1 :]), dtype=x.dtype)
+            x = np.concatenate([x, zeros], axis=axis)
+        if isinstance(gather.take, slice):
+            x = x[(slice(None),) * axis + (gather.take,)]
+        else:
+            x = np.take(x, gather.take, axis=axis)
+    return x
+
+
+def _conv_block(pieces, weight, bias, *, gathers, n, stride, dilation, groups, algorithm):
+    """Convolve one block's padded piece with padding 0: the in-memory kernel."""
     conv_nd = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
-    return conv_nd(block, weight, bias, stride, 0, dilation, groups, algorithm=algorithm).data
+    x = _padded_piece(pieces, gathers)
+    return conv_nd(x, weight, bias, stride, 0, dilation, groups, algorithm=algorithm).data
+
+
+def _nested_keys(name: str, batch: int, gathers: Sequence[_Gather]) -> list:
+    """The keys of the input chunks a block reads, nested one list per spatial dimension."""
+
+    def nest(prefix: tuple[int, ...], depth: int):
+        if depth == len(gathers):
+            return (name, batch, 0, *prefix)
+        return [nest((*prefix, i), depth + 1) for i in gathers[depth].chunks]
+
+    return nest((), 0)
 
 
 # --------------------------------------------------------------------------------------
@@ -193,37 +290,27 @@ def conv(
     out_chunks = [
         _out_chunks(xb.chunks[2 + i], spec.stride[i], extents[i], spec.out_spatial[i]) for i in range(n)
     ]
-    xp = _pad(xb, spec)
-    xp = xp.rechunk({2 + i: _padded_chunks(out_chunks[i], spec.stride[i], xp.shape[2 + i]) for i in range(n)})
-    halos = {2 + i: (0, max(extents[i] - spec.stride[i], 0)) for i in range(n)}
-    if any(hi for _, hi in halos.values()):
-        xp = da.overlap.overlap(xp, depth=halos, boundary="none", allow_rechunk=False)
-    y = xp.map_blocks(
-        _conv_block,
-        w,
-        b,
-        n=n,
-        stride=spec.stride,
-        dilation=spec.dilation,
-        groups=spec.groups,
-        algorithm=algorithm_name,
-        chunks=(xb.chunks[0], (spec.out_channels,), *out_chunks),
-        dtype=x.dtype,
-        meta=np.empty((0,) * (n + 2), dtype=x.dtype),
-        token=f"convforge-{op}",
-    )
+    gathers = [
+        _gathers(
+            xb.chunks[2 + i], out_chunks[i], spec.stride[i], extents[i], spec.padding[i][0], spec.padding_mode
+        )
+        for i in range(n)
+    ]
+    geometry = {"n": n, "stride": spec.stride, "dilation": spec.dilation, "groups": spec.groups}
+    name = f"convforge-{op}-{tokenize(xb, w, b, spec, algorithm_name)}"
+    weight_key, bias_key = (f"{name}-weight",), (f"{name}-bias",)
+    graph: dict = {weight_key: w, bias_key: b}
+    for batch in range(xb.numblocks[0]):
+        for index in itertools.product(*(range(len(c)) for c in out_chunks)):
+            block_gathers = tuple(gathers[i][j] for i, j in enumerate(index))
+            keys = _nested_keys(xb.name, batch, block_gathers)
+            block = partial(_conv_block, gathers=block_gathers, algorithm=algorithm_name, **geometry)
+            graph[(name, batch, 0, *index)] = (block, keys, weight_key, bias_key)
+    layer = HighLevelGraph.from_collections(name, graph, dependencies=[xb])
+    chunks = (xb.chunks[0], (spec.out_channels,), *out_chunks)
+    y = da.Array(layer, name, chunks, meta=np.empty((0,) * (n + 2), dtype=x.dtype))
     if layout == "unbatched":
         return y[0]
     if layout == "plain":
         return y[0, 0] if spec.out_channels == 1 else y[0]
     return y
-
-
-def _pad(x: da.Array, spec: sp.ConvSpec) -> da.Array:
-    """Pad the spatial axes once, globally, as the in-memory ``F.pad`` does."""
-    if all(lo == 0 and hi == 0 for lo, hi in spec.padding):
-        return x
-    widths = ((0, 0), (0, 0), *spec.padding)
-    if spec.padding_mode == "zeros":
-        return da.pad(x, widths, mode="constant", constant_values=0)
-    return da.pad(x, widths, mode=_PAD_MODES[spec.padding_mode])

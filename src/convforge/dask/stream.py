@@ -192,7 +192,7 @@ def scheduler(name: str):
     from distributed import Client, LocalCluster
 
     if name == "local":
-        with LocalCluster(dashboard_address=None) as cluster, Client(cluster) as client:
+        with LocalCluster(dashboard_address=":0") as cluster, Client(cluster) as client:
             yield client
         return
     with Client(name) as client:
