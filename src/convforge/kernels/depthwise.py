@@ -5,14 +5,20 @@ Output channel ``o`` reads only input channel ``c = o // mult`` (``mult = C_out 
     y[n, o, i, j] = sum_{a, b} w[o, 0, a, b] * xpad[n, c, i*sh + a*dh, j*sw + b*dw]
 
 Two multiply-adds per weight and output cell: the work is memory-bound and BLAS does not
-help, so these are direct loops, parallel over (sample, channel) planes. Each tap
-``(a, b)`` updates a whole output row over the range of ``j`` whose input column lies
-inside ``x`` (computed once per tap, so the zero padding is never materialized and the
-inner loop is a plain vectorizable ``y += w * x`` at stride 1). 1-D convolutions run as
-2-D with a height of one.
+help, so these are direct loops, parallel over (sample, channel) planes. To make the inner
+loop long and unit-stride, each plane is first copied into a zero-padded scratch buffer
+split into its ``sh x sw`` stride phases (``phase(p, q)[u, v] = xpad[u*sh + p, v*sw + q]``,
+so nothing but that one copy is padded), and the output is computed on the phase grid
+(``out_h`` rows of ``q_w`` columns; the columns past ``out_w`` are computed and dropped).
+Tap ``(a, b)`` then reads phase ``(a*dh mod sh, b*dw mod sw)`` at the fixed flat offset
+``(a*dh div sh)*q_w + (b*dw div sw)``: one ``acc[k] += w * phase[k + offset]`` sweep over the
+whole plane per tap (the gemm module's shift-and-accumulate, with a scalar weight).
+``grad_input`` scatters the same way into phase buffers and interleaves them back;
+``grad_weight`` is one dot product per tap. 1-D convolutions run as 2-D with a height of one.
 
 Determinism: every output element (and every weight-gradient element) is computed by one
-thread in a fixed order, so results do not depend on the thread count.
+thread in a fixed order (a weight-gradient dot product is summed in vector lanes, as the
+compiled code fixes once), so results do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -37,99 +43,140 @@ def supports(spec: ConvSpec) -> bool:
 
 
 @_jit.jit()
-def _col_range(col0, stride, width, out_w):
-    """Output columns ``j`` with ``0 <= j*stride + col0 < width``: ``[lo, hi)``."""
-    lo = 0 if col0 >= 0 else (-col0 + stride - 1) // stride
-    hi = min(out_w, (width - 1 - col0) // stride + 1) if width - 1 - col0 >= 0 else 0
-    return lo, max(lo, hi)
+def _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf):
+    """``buf[phase, u, v] = xpad[u*sh + p, v*sw + q]`` (flat), zero where ``xpad`` is padding.
+
+    Shape: plane (H, W) -> buf (sh*sw*q_h*q_w,), phase = p*sw + q.
+    """
+    height, width = plane.shape
+    buf[:] = 0
+    for h in range(height):
+        p, u = (h + pt) % sh, (h + pt) // sh
+        for col in range(width):
+            q, v = (col + pl) % sw, (col + pl) // sw
+            buf[((p * sw + q) * q_h + u) * q_w + v] = plane[h, col]
+
+
+@_jit.jit()
+def _from_phases(buf, pt, pl, sh, sw, q_h, q_w, plane):
+    """The inverse of :func:`_to_phases` on the cells of ``plane`` (padding dropped)."""
+    height, width = plane.shape
+    for h in range(height):
+        p, u = (h + pt) % sh, (h + pt) // sh
+        for col in range(width):
+            q, v = (col + pl) % sw, (col + pl) // sw
+            plane[h, col] = buf[((p * sw + q) * q_h + u) * q_w + v]
+
+
+@_jit.jit()
+def _to_grid(plane, q_w, grid):
+    """Rows of ``plane`` (OH, OW) at ``q_w`` apart in ``grid``; the cells between stay put."""
+    out_h, out_w = plane.shape
+    for i in range(out_h):
+        row = grid[i * q_w : i * q_w + out_w]
+        src = plane[i]
+        for j in range(out_w):
+            row[j] = src[j]
+
+
+@_jit.jit()
+def _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w):
+    """Flat offset in the phase buffer that tap ``(a, b)`` reads output cell ``(0, 0)`` from."""
+    rh, rw = a * dh, b * dw
+    return (((rh % sh) * sw + rw % sw) * q_h + rh // sh) * q_w + rw // sw
 
 
 @_jit.jit(parallel=True)
-def _forward(x, w, sh, sw, dh, dw, pt, pl, y):
-    """Shape: x (N, C, H, W), w (C*mult, KH, KW) -> y (N, C*mult, OH, OW), zero-initialized."""
-    n_img, channels, height, width = x.shape
+def _forward(x, w, sh, sw, dh, dw, pt, pl, q_h, q_w, y):
+    """Shape: x (N, C, H, W), w (C*mult, KH, KW) -> y (N, C*mult, OH, OW)."""
+    n_img, channels = x.shape[0], x.shape[1]
     out_ch, kh_n, kw_n = w.shape
     out_h, out_w = y.shape[2], y.shape[3]
     mult = out_ch // channels
-    for plane in prange(n_img * out_ch):
-        n = plane // out_ch
-        o = plane - n * out_ch
-        c = o // mult
-        for i in range(out_h):
-            for a in range(kh_n):
-                r = i * sh + a * dh - pt
-                if r < 0 or r >= height:
-                    continue
-                for b in range(kw_n):
-                    col0 = b * dw - pl
-                    lo, hi = _col_range(col0, sw, width, out_w)
-                    wv = w[o, a, b]
-                    for j in range(lo, hi):
-                        y[n, o, i, j] += wv * x[n, c, r, j * sw + col0]
-
-
-@_jit.jit(parallel=True)
-def _grad_input(gy, w, sh, sw, dh, dw, pt, pl, gx):
-    """Shape: gy (N, C*mult, OH, OW), w (C*mult, KH, KW) -> gx (N, C, H, W), zero-initialized."""
-    n_img, channels, height, width = gx.shape
-    out_ch, kh_n, kw_n = w.shape
-    out_h, out_w = gy.shape[2], gy.shape[3]
-    mult = out_ch // channels
+    span = (out_h - 1) * q_w + out_w  # grid cells up to the last output
     for plane in prange(n_img * channels):
         n = plane // channels
         c = plane - n * channels
+        buf = np.empty(sh * sw * q_h * q_w, dtype=y.dtype)
+        acc = np.empty(out_h * q_w, dtype=y.dtype)
+        dst = acc[:span]
+        _to_phases(x[n, c], pt, pl, sh, sw, q_h, q_w, buf)
         for o in range(c * mult, (c + 1) * mult):
+            acc[:] = 0
+            for a in range(kh_n):
+                for b in range(kw_n):
+                    off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
+                    wv = w[o, a, b]
+                    src = buf[off : off + span]
+                    for k in range(span):  # indices from range: no wraparound test, vectorized
+                        dst[k] += wv * src[k]
             for i in range(out_h):
-                for a in range(kh_n):
-                    r = i * sh + a * dh - pt
-                    if r < 0 or r >= height:
-                        continue
-                    for b in range(kw_n):
-                        col0 = b * dw - pl
-                        lo, hi = _col_range(col0, sw, width, out_w)
-                        wv = w[o, a, b]
-                        for j in range(lo, hi):
-                            gx[n, c, r, j * sw + col0] += wv * gy[n, o, i, j]
+                row = acc[i * q_w : i * q_w + out_w]
+                y_row = y[n, o, i]
+                for j in range(out_w):
+                    y_row[j] = row[j]
 
 
 @_jit.jit(parallel=True)
-def _grad_weight(x, gy, sh, sw, dh, dw, pt, pl, gw):
-    """Shape: x (N, C, H, W), gy (N, C*mult, OH, OW) -> gw (C*mult, KH, KW).
+def _grad_input(gy, w, sh, sw, dh, dw, pt, pl, q_h, q_w, gx):
+    """Shape: gy (N, C*mult, OH, OW), w (C*mult, KH, KW) -> gx (N, C, H, W)."""
+    n_img, channels = gx.shape[0], gx.shape[1]
+    out_ch, kh_n, kw_n = w.shape
+    out_h, out_w = gy.shape[2], gy.shape[3]
+    mult = out_ch // channels
+    span = (out_h - 1) * q_w + out_w
+    for plane in prange(n_img * channels):
+        n = plane // channels
+        c = plane - n * channels
+        buf = np.zeros(sh * sw * q_h * q_w, dtype=gx.dtype)
+        grid = np.zeros(out_h * q_w, dtype=gx.dtype)  # gy on the grid: zero past out_w
+        for o in range(c * mult, (c + 1) * mult):
+            _to_grid(gy[n, o], q_w, grid)
+            src = grid[:span]
+            for a in range(kh_n):
+                for b in range(kw_n):
+                    off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
+                    wv = w[o, a, b]
+                    dst = buf[off : off + span]
+                    for k in range(span):
+                        dst[k] += wv * src[k]
+        _from_phases(buf, pt, pl, sh, sw, q_h, q_w, gx[n, c])
 
-    Partial sums are kept per output column (``acc[a, b, j]``) so the inner loop is an
-    elementwise, vectorizable update; they are summed over ``j`` at the end, in order.
-    """
-    n_img, channels, height, width = x.shape
+
+@_jit.jit(parallel=True, fastmath={"reassoc"})
+def _grad_weight(x, gy, sh, sw, dh, dw, pt, pl, q_h, q_w, gw):
+    """Shape: x (N, C, H, W), gy (N, C*mult, OH, OW) -> gw (C*mult, KH, KW), zero-initialized."""
+    n_img, channels = x.shape[0], x.shape[1]
     out_ch, kh_n, kw_n = gw.shape
     out_h, out_w = gy.shape[2], gy.shape[3]
     mult = out_ch // channels
+    span = (out_h - 1) * q_w + out_w
     for o in prange(out_ch):
         c = o // mult
-        acc = np.zeros((kh_n, kw_n, out_w), dtype=gw.dtype)
+        buf = np.empty(sh * sw * q_h * q_w, dtype=gw.dtype)
+        grid = np.zeros(out_h * q_w, dtype=gw.dtype)
         for n in range(n_img):
-            for i in range(out_h):
-                for a in range(kh_n):
-                    r = i * sh + a * dh - pt
-                    if r < 0 or r >= height:
-                        continue
-                    for b in range(kw_n):
-                        col0 = b * dw - pl
-                        lo, hi = _col_range(col0, sw, width, out_w)
-                        for j in range(lo, hi):
-                            acc[a, b, j] += gy[n, o, i, j] * x[n, c, r, j * sw + col0]
-        for a in range(kh_n):
-            for b in range(kw_n):
-                total = acc[a, b, 0] * 0
-                for j in range(out_w):
-                    total += acc[a, b, j]
-                gw[o, a, b] = total
+            _to_phases(x[n, c], pt, pl, sh, sw, q_h, q_w, buf)
+            _to_grid(gy[n, o], q_w, grid)
+            g_s = grid[:span]
+            for a in range(kh_n):
+                for b in range(kw_n):
+                    off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
+                    x_s = buf[off : off + span]
+                    total = gw[o, a, b] * 0
+                    for k in range(span):  # summed in vector lanes ('reassoc'), same order every run
+                        total += g_s[k] * x_s[k]
+                    gw[o, a, b] += total
 
 
 def _as_2d(spec: ConvSpec):
-    """(stride, dilation, (pad_top, pad_left)) of the 2-D problem (1-D: height one)."""
+    """(stride, dilation, (pad_top, pad_left), (q_h, q_w)) of the 2-D problem (1-D: height
+    one); ``q`` is the phase grid, ``ceil(padded size / stride)`` per dimension."""
+    stride, dilation, pads, padded = spec.stride, spec.dilation, spec.padding, spec.padded_in_spatial
     if spec.ndim == 1:
-        return (1, spec.stride[0]), (1, spec.dilation[0]), (0, spec.padding[0][0])
-    return spec.stride, spec.dilation, (spec.padding[0][0], spec.padding[1][0])
+        stride, dilation, pads, padded = (1, *stride), (1, *dilation), ((0, 0), *pads), (1, *padded)
+    grid = tuple(-(-p // s) for p, s in zip(padded, stride))
+    return stride, dilation, (pads[0][0], pads[1][0]), grid
 
 
 def _planes(a: np.ndarray, dtype) -> np.ndarray:
@@ -151,28 +198,28 @@ def _compute_dtype(*arrays) -> np.dtype:
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Shape: x (N, C, *in), w (C*mult, 1, *k) -> y (N, C*mult, *out)."""
     dtype = _compute_dtype(x, w)
-    (sh, sw), (dh, dw), (pt, pl) = _as_2d(spec)
+    (sh, sw), (dh, dw), (pt, pl), (q_h, q_w) = _as_2d(spec)
     out = spec.out_spatial
-    y = np.zeros((x.shape[0], spec.out_channels, *((1,) if spec.ndim == 1 else ()), *out), dtype=dtype)
-    _forward(_planes(x, dtype), _weights(w, dtype), sh, sw, dh, dw, pt, pl, y)
+    y = np.empty((x.shape[0], spec.out_channels, *((1,) if spec.ndim == 1 else ()), *out), dtype=dtype)
+    _forward(_planes(x, dtype), _weights(w, dtype), sh, sw, dh, dw, pt, pl, q_h, q_w, y)
     return y.reshape(x.shape[0], spec.out_channels, *out).astype(np.result_type(x, w), copy=False)
 
 
 def grad_input(gy: np.ndarray, w: np.ndarray, spec: ConvSpec, x_shape) -> np.ndarray:
     """Shape: gy (N, C*mult, *out), w (C*mult, 1, *k) -> gx (N, C, *in)."""
     dtype = _compute_dtype(gy, w)
-    (sh, sw), (dh, dw), (pt, pl) = _as_2d(spec)
+    (sh, sw), (dh, dw), (pt, pl), (q_h, q_w) = _as_2d(spec)
     in_sp = spec.in_shape[2:]
-    gx = np.zeros((gy.shape[0], spec.in_channels, *((1,) if spec.ndim == 1 else ()), *in_sp), dtype=dtype)
-    _grad_input(_planes(gy, dtype), _weights(w, dtype), sh, sw, dh, dw, pt, pl, gx)
+    gx = np.empty((gy.shape[0], spec.in_channels, *((1,) if spec.ndim == 1 else ()), *in_sp), dtype=dtype)
+    _grad_input(_planes(gy, dtype), _weights(w, dtype), sh, sw, dh, dw, pt, pl, q_h, q_w, gx)
     return gx.reshape(x_shape).astype(np.result_type(gy, w), copy=False)
 
 
 def grad_weight(x: np.ndarray, gy: np.ndarray, spec: ConvSpec, w_shape) -> np.ndarray:
     """Shape: x (N, C, *in), gy (N, C*mult, *out) -> gw (C*mult, 1, *k)."""
     dtype = _compute_dtype(x, gy)
-    (sh, sw), (dh, dw), (pt, pl) = _as_2d(spec)
+    (sh, sw), (dh, dw), (pt, pl), (q_h, q_w) = _as_2d(spec)
     k = spec.kernel_size
     gw = np.zeros((spec.out_channels, *((1,) if spec.ndim == 1 else ()), *k), dtype=dtype)
-    _grad_weight(_planes(x, dtype), _planes(gy, dtype), sh, sw, dh, dw, pt, pl, gw)
+    _grad_weight(_planes(x, dtype), _planes(gy, dtype), sh, sw, dh, dw, pt, pl, q_h, q_w, gw)
     return gw.reshape(w_shape).astype(np.result_type(x, gy), copy=False)

@@ -26,9 +26,10 @@ def available() -> bool:
 class _Lazy:
     """A function compiled by Numba on its first call."""
 
-    def __init__(self, function, parallel: bool) -> None:
+    def __init__(self, function, parallel: bool, fastmath) -> None:
         self.python_function = function
         self.parallel = parallel
+        self.fastmath = fastmath
         self._compiled = None
         functools.update_wrapper(self, function)
 
@@ -42,17 +43,19 @@ class _Lazy:
             for name in self.python_function.__code__.co_names:  # helpers it calls
                 if isinstance(namespace.get(name), _Lazy):
                     namespace[name] = namespace[name].compiled()
-            self._compiled = numba.njit(cache=True, parallel=self.parallel, nogil=True)(self.python_function)
+            compile_ = numba.njit(cache=True, parallel=self.parallel, nogil=True, fastmath=self.fastmath)
+            self._compiled = compile_(self.python_function)
         return self._compiled
 
     def __call__(self, *args):
         return self.compiled()(*args)
 
 
-def jit(parallel: bool = False):
-    """Decorator: compile lazily with Numba (``parallel`` enables ``prange``)."""
+def jit(parallel: bool = False, fastmath=False):
+    """Decorator: compile lazily with Numba (``parallel`` enables ``prange``; ``fastmath`` as
+    Numba's, e.g. ``{'reassoc'}`` to let a dot product be summed in vector lanes)."""
 
     def wrap(function):
-        return _Lazy(function, parallel)
+        return _Lazy(function, parallel, fastmath)
 
     return wrap

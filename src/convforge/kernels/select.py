@@ -95,26 +95,49 @@ class Plan:
 # rules
 # --------------------------------------------------------------------------------------
 def _is_depthwise(spec: ConvSpec) -> bool:
-    return spec.groups == spec.in_channels and spec.groups > 1
+    return spec.groups == spec.in_channels and spec.groups > 1 and spec.ndim <= 2
 
 
 def rule(spec: ConvSpec, direction: str) -> str:
     """The algorithm the benchmark measurements favour for ``spec`` in ``direction``.
 
+    Read off ``benchmarks/run.py`` on the 2-core AVX-512 machine (``benchmarks/RESULTS.md``):
+
+    - depthwise: the compiled direct kernel; from 200 taps on (31x31) the FFT, whose cost
+      does not grow with the kernel;
+    - dense large kernels at stride 1: FFT for long 1-D filters (32 taps and up) and for
+      2-D kernels of 100 taps and up (11x11) at batch 4 and up; a 7x7 stays with im2col;
+    - pointwise at stride 1: shift-and-accumulate GEMM (one GEMM per group, nothing copied);
+    - few channels per group (LeNet, a 3-channel stem, ResNeXt's 4) at small batch: im2col,
+      whose single GEMM has the long inner dimension those layers lack; at batch 8 and up
+      the grouped GEMMs of ``gemm`` win;
+    - everything else (3x3, strided, dilated, 3-D): im2col forward; ``gemm`` for the input
+      gradient of large planes (56x56 and up: no column buffer to fold back) and for the
+      weight gradient of strided layers (no polyphase column copy).
+
+    Winograd is not chosen: on this machine its transforms cost more than the GEMM work it
+    saves (RESULTS.md); it stays selectable with ``algorithm=`` and under autotune.
     May name an algorithm that does not support ``spec`` (without Numba, say);
     :func:`plan_for` then falls back along :data:`PREFERENCE`.
     """
     taps = math.prod(spec.kernel_size)
-    out_cells = math.prod(spec.out_spatial)
     c_g = spec.in_channels // spec.groups
+    stride_one = all(s == 1 for s in spec.stride)
+    batch = spec.in_shape[0]
     if _is_depthwise(spec):
-        # direct loops cost ~taps per output; FFT ~log(size) per cell, independent of taps
-        return fft.NAME if taps >= 100 and spec.stride == (1,) * spec.ndim else depthwise.NAME
-    if winograd.F4.supports(spec) and c_g >= 16 and out_cells >= 64:
-        return winograd.F4.NAME if out_cells >= 14 * 14 else winograd.F2.NAME
-    if taps >= 49 and c_g >= 16 and all(s == 1 for s in spec.stride):
+        return fft.NAME if taps >= 200 and stride_one else depthwise.NAME
+    long_1d = spec.ndim == 1 and taps >= 32
+    if stride_one and c_g >= 8 and (long_1d or (taps >= 100 and batch >= 4)):
         return fft.NAME
-    return gemm.NAME
+    if taps == 1 and stride_one:
+        return gemm.NAME
+    if c_g < 16:
+        return gemm.NAME if spec.groups > 1 and batch >= 8 else im2col.NAME
+    if direction == "grad_input" and math.prod(spec.in_shape[2:]) >= 56 * 56:
+        return gemm.NAME
+    if direction == "grad_weight" and not stride_one:
+        return gemm.NAME
+    return im2col.NAME
 
 
 def plan_for(spec: ConvSpec) -> Plan:

@@ -175,6 +175,11 @@ def _apply_a(m, src, dst):
 
 # --------------------------------------------------------------------------------------
 # tile transforms over whole arrays, parallel over (sample, channel) planes
+#
+# Each works on one row of tiles at a time: the transform along the rows is applied to the
+# whole ``alpha x width`` strip (the 1-D helpers loop over the columns, so that inner loop
+# is a plain vectorizable sweep), the transform along the columns to all tiles of the row at
+# once (inner loop over the tiles, which are contiguous in ``v``/``mm``).
 # --------------------------------------------------------------------------------------
 @_jit.jit(parallel=True)
 def _input_transform(x, origin_h, origin_w, tiles_h, tiles_w, m, v):
@@ -185,32 +190,36 @@ def _input_transform(x, origin_h, origin_w, tiles_h, tiles_w, m, v):
     """
     n_img, channels, height, width = x.shape
     alpha = m + 2
+    span = m * tiles_w + 2  # strip columns covered by the row of tiles
     for plane in prange(n_img * channels):
         n = plane // channels
         c = plane - n * channels
-        d = np.zeros((alpha, alpha), dtype=v.dtype)
-        t = np.empty((alpha, alpha), dtype=v.dtype)
-        u = np.empty((alpha, alpha), dtype=v.dtype)
+        strip = np.zeros((alpha, span), dtype=v.dtype)
+        rows = np.empty((alpha, span), dtype=v.dtype)
+        cols = np.empty((alpha, tiles_w), dtype=v.dtype)
+        done = np.empty((alpha, tiles_w), dtype=v.dtype)
+        lo = max(0, -origin_w)  # strip columns [lo, hi) lie inside x
+        hi = min(span, width - origin_w)
         for ty in range(tiles_h):
             h0 = origin_h + m * ty
-            for tx in range(tiles_w):
-                w0 = origin_w + m * tx
-                if h0 >= 0 and w0 >= 0 and h0 + alpha <= height and w0 + alpha <= width:
-                    for i in range(alpha):
-                        for j in range(alpha):
-                            d[i, j] = x[n, c, h0 + i, w0 + j]
+            for a in range(alpha):
+                h = h0 + a
+                if 0 <= h < height:
+                    for j in range(lo, hi):
+                        strip[a, j] = x[n, c, h, origin_w + j]
                 else:
-                    for i in range(alpha):
-                        for j in range(alpha):
-                            h, w = h0 + i, w0 + j
-                            inside = 0 <= h < height and 0 <= w < width
-                            d[i, j] = x[n, c, h, w] if inside else 0
-                _apply_bt(m, d, t)  # t = B^T d
-                _apply_bt(m, t.T, u.T)  # u = t B
-                tile = (n * tiles_h + ty) * tiles_w + tx
-                for i in range(alpha):
-                    for j in range(alpha):
-                        v[i * alpha + j, c, tile] = u[i, j]
+                    for j in range(lo, hi):
+                        strip[a, j] = 0
+            _apply_bt(m, strip, rows)  # rows = B^T strip: (alpha, span)
+            base = (n * tiles_h + ty) * tiles_w
+            for e in range(alpha):
+                for b in range(alpha):
+                    for tx in range(tiles_w):
+                        cols[b, tx] = rows[e, m * tx + b]
+                _apply_bt(m, cols, done)  # done[f, tile] = (rows_e B)[f]
+                for f in range(alpha):
+                    for tx in range(tiles_w):
+                        v[e * alpha + f, c, base + tx] = done[f, tx]
 
 
 @_jit.jit(parallel=True)
@@ -224,22 +233,25 @@ def _output_transform(mm, m, tiles_h, tiles_w, y):
     for plane in prange(n_img * out_ch):
         n = plane // out_ch
         o = plane - n * out_ch
-        s = np.empty((alpha, alpha), dtype=mm.dtype)
-        t = np.empty((m, alpha), dtype=mm.dtype)
-        r = np.empty((m, m), dtype=mm.dtype)
+        tile_m = np.empty((alpha, tiles_w), dtype=mm.dtype)
+        tile_r = np.empty((m, tiles_w), dtype=mm.dtype)
+        half = np.empty((alpha, m * tiles_w), dtype=mm.dtype)  # (M A) rows, tiles side by side
+        full = np.empty((m, m * tiles_w), dtype=mm.dtype)
         for ty in range(tiles_h):
-            for tx in range(tiles_w):
-                tile = (n * tiles_h + ty) * tiles_w + tx
-                for i in range(alpha):
-                    for j in range(alpha):
-                        s[i, j] = mm[i * alpha + j, o, tile]
-                _apply_at(m, s, t)  # t = A^T s
-                _apply_at(m, t.T, r.T)  # r = t A
-                rows = min(m, out_h - m * ty)
-                cols = min(m, out_w - m * tx)
-                for i in range(rows):
-                    for j in range(cols):
-                        y[n, o, m * ty + i, m * tx + j] = r[i, j]
+            base = (n * tiles_h + ty) * tiles_w
+            for e in range(alpha):
+                for f in range(alpha):
+                    for tx in range(tiles_w):
+                        tile_m[f, tx] = mm[e * alpha + f, o, base + tx]
+                _apply_at(m, tile_m, tile_r)  # tile_r[j, tile] = (M_e A)[j]
+                for j in range(m):
+                    for tx in range(tiles_w):
+                        half[e, m * tx + j] = tile_r[j, tx]
+            _apply_at(m, half, full)  # full = A^T (M A): m output rows
+            rows = min(m, out_h - m * ty)
+            for i in range(rows):
+                for j in range(out_w):
+                    y[n, o, m * ty + i, j] = full[i, j]
 
 
 @_jit.jit(parallel=True)
@@ -254,21 +266,53 @@ def _output_adjoint(gy, m, tiles_h, tiles_w, dm):
     for plane in prange(n_img * out_ch):
         n = plane // out_ch
         o = plane - n * out_ch
-        q = np.zeros((m, m), dtype=dm.dtype)
-        t = np.empty((alpha, m), dtype=dm.dtype)
-        s = np.empty((alpha, alpha), dtype=dm.dtype)
+        strip = np.zeros((m, m * tiles_w), dtype=dm.dtype)
+        rows = np.empty((alpha, m * tiles_w), dtype=dm.dtype)
+        cols = np.empty((m, tiles_w), dtype=dm.dtype)
+        done = np.empty((alpha, tiles_w), dtype=dm.dtype)
         for ty in range(tiles_h):
-            for tx in range(tiles_w):
-                for i in range(m):
-                    for j in range(m):
-                        h, w = m * ty + i, m * tx + j
-                        q[i, j] = gy[n, o, h, w] if h < out_h and w < out_w else 0
-                _apply_a(m, q, t)  # t = A q
-                _apply_a(m, t.T, s.T)  # s = t A^T
-                tile = (n * tiles_h + ty) * tiles_w + tx
-                for i in range(alpha):
-                    for j in range(alpha):
-                        dm[i * alpha + j, o, tile] = s[i, j]
+            for i in range(m):
+                h = m * ty + i
+                if h < out_h:
+                    for j in range(out_w):
+                        strip[i, j] = gy[n, o, h, j]
+                else:
+                    for j in range(out_w):
+                        strip[i, j] = 0
+            _apply_a(m, strip, rows)  # rows = A strip: (alpha, m*tiles_w)
+            base = (n * tiles_h + ty) * tiles_w
+            for e in range(alpha):
+                for j in range(m):
+                    for tx in range(tiles_w):
+                        cols[j, tx] = rows[e, m * tx + j]
+                _apply_a(m, cols, done)  # done[f, tile] = (rows_e A^T)[f]
+                for f in range(alpha):
+                    for tx in range(tiles_w):
+                        dm[e * alpha + f, o, base + tx] = done[f, tx]
+
+
+@_jit.jit(parallel=True)
+def _weight_transform_kernel(w, g_mat, u):
+    """``u[e*alpha + f, o, c] = (G w[o, c] G^T)[e, f]``, summed in float64.
+
+    Shape: w (O, Cg, 3, 3), g_mat (alpha, 3) -> u (alpha^2, O, Cg).
+    """
+    out_ch, c_g = w.shape[0], w.shape[1]
+    alpha = g_mat.shape[0]
+    for o in prange(out_ch):
+        half = np.empty((alpha, 3))
+        for c in range(c_g):
+            for e in range(alpha):
+                for b in range(3):
+                    half[e, b] = (
+                        g_mat[e, 0] * w[o, c, 0, b]
+                        + g_mat[e, 1] * w[o, c, 1, b]
+                        + g_mat[e, 2] * w[o, c, 2, b]
+                    )
+            for e in range(alpha):
+                for f in range(alpha):
+                    total = half[e, 0] * g_mat[f, 0] + half[e, 1] * g_mat[f, 1] + half[e, 2] * g_mat[f, 2]
+                    u[e * alpha + f, o, c] = total
 
 
 # --------------------------------------------------------------------------------------
@@ -283,9 +327,10 @@ def _weight_transform(w: np.ndarray, m: int, groups: int, dtype) -> np.ndarray:
     """``U = G g G^T`` for every (out, in) channel pair: (O, Cg, 3, 3) -> (alpha^2, G, Og, Cg)."""
     _, g_mat, _ = MATRICES[m]
     o, c_g = w.shape[:2]
-    u = np.einsum("ea,ocab,fb->efoc", g_mat, w.astype(np.float64), g_mat)
     alpha = m + 2
-    return np.ascontiguousarray(u.reshape(alpha * alpha, groups, o // groups, c_g), dtype=dtype)
+    u = np.empty((alpha * alpha, o, c_g), dtype=dtype)
+    _weight_transform_kernel(np.ascontiguousarray(w, dtype=dtype), g_mat, u)
+    return u.reshape(alpha * alpha, groups, o // groups, c_g)
 
 
 def _tiles(size: int, m: int) -> int:
@@ -380,7 +425,9 @@ class WinogradVariant:
             )
         _, g_mat, _ = MATRICES[m]
         grad_u = grad_u.reshape(m + 2, m + 2, o, c // g).astype(np.float64)
-        gw = np.einsum("ea,efoc,fb->ocab", g_mat, grad_u, g_mat)
+        # gw[o, c, a, b] = sum_{e, f} G[e, a] dU[e, f, o, c] G[f, b], as two GEMMs
+        half = np.tensordot(g_mat, grad_u, axes=([0], [0]))  # (a, alpha_f, O, Cg)
+        gw = np.tensordot(half, g_mat, axes=([1], [0])).transpose(1, 2, 0, 3)  # (O, Cg, a, b)
         return gw.astype(np.result_type(x, gy)).reshape(w_shape)
 
 
