@@ -22,7 +22,9 @@ clamped (replicate), modulo the size (circular), or a zero.
 
 Per-tap algorithms (reference, gemm, depthwise) then give the in-memory result bit for
 bit; im2col, whose single GEMM BLAS blocks by matrix size, and Winograd/FFT, which
-transform whole tiles, agree to round-off. Channels are summed over, so a block holds all
+transform whole tiles, agree to round-off. One exception to "the same algorithm": where
+``'auto'`` picks im2col and its column matrix for one block would pass
+``backends.workspace_limit`` (large kernels on large tiles), the blocks run ``gemm``. Channels are summed over, so a block holds all
 of them; batch chunks are kept (samples are independent).
 """
 
@@ -94,6 +96,21 @@ def _forward_algorithm(spec: sp.ConvSpec, algorithm: str, op: str) -> str:
         return "auto"
     kernel = select.kernel_for(spec, algorithm, op)
     return getattr(kernel, "forward_algorithm", None) or kernel.NAME
+
+
+def _memory_bounded(name: str, spec: sp.ConvSpec, block_out: Sequence[int], itemsize: int) -> str:
+    """``name``, or ``'gemm'`` where im2col's column matrix for one block would pass
+    ``backends.workspace_limit``.
+
+    im2col copies every window: ``C_in * taps`` values per output cell, so a 31x31 kernel
+    over a 2048x2048 float32 tile needs 15 GiB. The in-memory call would need that for the
+    whole array too; a chunked one exists to stay small, so its blocks run the per-tap
+    ``gemm`` instead (no copies), which agrees with im2col to round-off.
+    """
+    if name != "im2col" or "gemm" not in select.ALGORITHMS:
+        return name
+    columns = spec.in_channels * math.prod(spec.kernel_size) * math.prod(block_out) * itemsize
+    return "gemm" if columns > backends.workspace_limit else name
 
 
 def _out_chunks(in_chunks: Sequence[int], stride: int, extent: int, out: int) -> tuple[int, ...]:
@@ -253,6 +270,9 @@ def conv(
 
     Output chunks follow the input's spatial chunks divided by the stride (merged where a
     chunk is narrower than the kernel's halo); the channel axis becomes one chunk.
+    ``algorithm='auto'`` runs in every block what the in-memory call picks for the whole
+    array, except that blocks whose im2col column matrix would pass
+    ``cf.backends.workspace_limit`` run ``gemm`` (the same numbers to round-off, no copies).
     """
     x = check_dask_array("dask.conv", "input", x)
     w = _ndarray("dask.conv", "weight", weight)
@@ -296,6 +316,9 @@ def conv(
         )
         for i in range(n)
     ]
+    if algorithm == "auto":
+        block_out = [max(c) for c in out_chunks]
+        algorithm_name = _memory_bounded(algorithm_name, spec, block_out, x.dtype.itemsize)
     geometry = {"n": n, "stride": spec.stride, "dilation": spec.dilation, "groups": spec.groups}
     name = f"convforge-{op}-{tokenize(xb, w, b, spec, algorithm_name)}"
     weight_key, bias_key = (f"{name}-weight",), (f"{name}-bias",)
