@@ -90,11 +90,14 @@ def grad_weight(x: np.ndarray, gy: np.ndarray, spec: ConvSpec, w_shape) -> np.nd
     g, c_g, o_g, k, length = _dims(spec)
     n = x.shape[0]
     gyg = gy.reshape(n, g, o_g, length)
-    gw = np.zeros((g, o_g, c_g * k), dtype=np.result_type(x, gy))
+    gw_t = np.zeros((g, c_g * k, o_g), dtype=np.result_type(x, gy))
     step = _chunk(spec, x.itemsize)
     for start in range(0, n, step):
         stop = min(start + step, n)
         cols = columns(x[start:stop], spec)
-        # (G, Og, Cg*K) += sum_n (n, G, Og, L) @ (n, G, L, Cg*K)
-        gw += (gyg[start:stop] @ cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    return gw.reshape(w_shape)
+        # (G, Cg*K, Og) += sum_n (n, G, Cg*K, L) @ (n, G, L, Og): the columns are read as
+        # they lie and only the small gy is transposed (cols^T would be a copy as big as cols)
+        gy_t = np.ascontiguousarray(gyg[start:stop].transpose(0, 1, 3, 2))  # BLAS needs contiguous
+        gw_t += (cols @ gy_t).sum(axis=0)
+        del cols  # before the next chunk's columns exist: one chunk of columns at a time
+    return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(w_shape)

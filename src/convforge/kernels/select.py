@@ -108,6 +108,8 @@ def rule(spec: ConvSpec, direction: str) -> str:
     - dense large kernels at stride 1: FFT for long 1-D filters (32 taps and up) and for
       2-D kernels of 100 taps and up (11x11) at batch 4 and up; a 7x7 stays with im2col;
     - pointwise at stride 1: shift-and-accumulate GEMM (one GEMM per group, nothing copied);
+      strided pointwise and every pointwise weight gradient: im2col (OpenBLAS is slow on
+      the per-sample GEMMs with a small (Og, Cg) output that ``gemm`` would run);
     - few channels per group (LeNet, a 3-channel stem, ResNeXt's 4) at small batch: im2col,
       whose single GEMM has the long inner dimension those layers lack; at batch 8 and up
       the grouped GEMMs of ``gemm`` win;
@@ -129,8 +131,8 @@ def rule(spec: ConvSpec, direction: str) -> str:
     long_1d = spec.ndim == 1 and taps >= 32
     if stride_one and c_g >= 8 and (long_1d or (taps >= 100 and batch >= 4)):
         return fft.NAME
-    if taps == 1 and stride_one:
-        return gemm.NAME
+    if taps == 1:  # pointwise: no copy at stride 1; strided, im2col's column copy is small
+        return gemm.NAME if stride_one and direction != "grad_weight" else im2col.NAME
     if c_g < 16:
         return gemm.NAME if spec.groups > 1 and batch >= 8 else im2col.NAME
     if direction == "grad_input" and math.prod(spec.in_shape[2:]) >= 56 * 56:
