@@ -368,6 +368,17 @@ def test_without_dask_the_import_error_says_what_to_install():
     assert "pip install convforge[dask]" in result.stderr
 
 
+def test_the_cli_without_dask_says_what_to_install(tmp_path):
+    argv = ["filter", "in.png", "--kernel", "sobel", "--chunks", "8", "-o", str(tmp_path / "o.zarr")]
+    code = f"import sys; sys.modules['dask'] = None; from convforge.cli import main; sys.exit(main({argv!r}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "convforge filter: error: convforge.dask needs Dask (dask[array]); "
+        "install it with: pip install convforge[dask]"
+    ]
+
+
 # ---- failures and memory -----------------------------------------------------------------
 def test_a_worker_killed_mid_run_is_replaced_and_the_result_is_exact(client, rng):
     noise = da.random.default_rng(7).standard_normal((1, 1, 2048, 2048), chunks=(1, 1, 128, 128))

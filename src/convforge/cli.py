@@ -406,18 +406,20 @@ def _filter_chunked(args: argparse.Namespace) -> int:
     """``filter --chunks/--scheduler``: stream the image tile by tile through Dask."""
     try:
         from .dask import stream
-    except ImportError as error:
-        raise CommandError(str(error)) from None
-    summary = stream.filter_file(
-        args.image,
-        args.out,
-        args.kernel,
-        args.padding_mode,
-        args.separable,
-        args.scale,
-        args.chunks or 2048,
-        args.scheduler or "threads",
-    )
+
+        summary = stream.filter_file(
+            args.image,
+            args.out,
+            args.kernel,
+            args.padding_mode,
+            args.separable,
+            args.scale,
+            args.chunks or 2048,
+            args.scheduler or "threads",
+        )
+    except ImportError as error:  # dask, distributed, tifffile or zarr missing
+        hint = "" if "convforge[dask]" in str(error) else " (pip install convforge[dask])"
+        raise CommandError(f"{error}{hint}") from None
     print(summary)
     return 0
 
