@@ -32,6 +32,8 @@ NAME = "depthwise"
 
 prange = range  # numba.prange once compiled (see kernels/jit.py)
 
+BLOCKS = 64  # the planes are split into this many parallel blocks, each with its own scratch
+
 
 def supports(spec: ConvSpec) -> bool:
     return (
@@ -43,29 +45,50 @@ def supports(spec: ConvSpec) -> bool:
 
 
 @_jit.jit()
+def _phase_span(pad, step, phase, size, cells):
+    """For phase ``phase`` of a padded axis: grid cells ``[lo, hi)`` whose padded position
+    ``u*step + phase`` holds a real cell ``u*step + phase - pad`` in ``[0, size)``."""
+    first = pad - phase  # padded position of real cell 0, relative to the phase
+    lo = max(0, (first + step - 1) // step)
+    hi = min(cells, (size - 1 + pad - phase) // step + 1)
+    return lo, max(lo, hi)
+
+
+@_jit.jit()
 def _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf):
     """``buf[phase, u, v] = xpad[u*sh + p, v*sw + q]`` (flat), zero where ``xpad`` is padding.
 
-    Shape: plane (H, W) -> buf (sh*sw*q_h*q_w,), phase = p*sw + q.
+    Shape: plane (H, W) -> buf (sh*sw*q_h*q_w,), phase = p*sw + q. Copied row by row with
+    strided slices (no division per element: this copy is a real share of a 3x3 layer).
     """
     height, width = plane.shape
     buf[:] = 0
-    for h in range(height):
-        p, u = (h + pt) % sh, (h + pt) // sh
-        for col in range(width):
-            q, v = (col + pl) % sw, (col + pl) // sw
-            buf[((p * sw + q) * q_h + u) * q_w + v] = plane[h, col]
+    for p in range(sh):
+        u_lo, u_hi = _phase_span(pt, sh, p, height, q_h)
+        for q in range(sw):
+            v_lo, v_hi = _phase_span(pl, sw, q, width, q_w)
+            base = (p * sw + q) * q_h * q_w
+            for u in range(u_lo, u_hi):
+                src = plane[u * sh + p - pt, v_lo * sw + q - pl :: sw]
+                dst = buf[base + u * q_w + v_lo : base + u * q_w + v_hi]
+                for v in range(v_hi - v_lo):
+                    dst[v] = src[v]
 
 
 @_jit.jit()
 def _from_phases(buf, pt, pl, sh, sw, q_h, q_w, plane):
     """The inverse of :func:`_to_phases` on the cells of ``plane`` (padding dropped)."""
     height, width = plane.shape
-    for h in range(height):
-        p, u = (h + pt) % sh, (h + pt) // sh
-        for col in range(width):
-            q, v = (col + pl) % sw, (col + pl) // sw
-            plane[h, col] = buf[((p * sw + q) * q_h + u) * q_w + v]
+    for p in range(sh):
+        u_lo, u_hi = _phase_span(pt, sh, p, height, q_h)
+        for q in range(sw):
+            v_lo, v_hi = _phase_span(pl, sw, q, width, q_w)
+            base = (p * sw + q) * q_h * q_w
+            for u in range(u_lo, u_hi):
+                dst = plane[u * sh + p - pt, v_lo * sw + q - pl :: sw]
+                src = buf[base + u * q_w + v_lo : base + u * q_w + v_hi]
+                for v in range(v_hi - v_lo):
+                    dst[v] = src[v]
 
 
 @_jit.jit()
@@ -86,61 +109,83 @@ def _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w):
     return (((rh % sh) * sw + rw % sw) * q_h + rh // sh) * q_w + rw // sw
 
 
+@_jit.jit()
+def _forward_plane(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y_n):
+    """The ``mult`` output channels of input channel ``c``, one sample: -> y_n[c*mult : ...]."""
+    _, kh_n, kw_n = w.shape
+    out_h, out_w = y_n.shape[1], y_n.shape[2]
+    span = (out_h - 1) * q_w + out_w  # grid cells up to the last output
+    dst = acc[:span]
+    _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf)
+    for o in range(c * mult, (c + 1) * mult):
+        acc[:] = 0
+        for a in range(kh_n):
+            for b in range(kw_n):
+                off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
+                wv = w[o, a, b]
+                src = buf[off : off + span]
+                for k in range(span):  # indices from range: no wraparound test, vectorized
+                    dst[k] += wv * src[k]
+        for i in range(out_h):
+            row = acc[i * q_w : i * q_w + out_w]
+            y_row = y_n[o, i]
+            for j in range(out_w):
+                y_row[j] = row[j]
+
+
 @_jit.jit(parallel=True)
 def _forward(x, w, sh, sw, dh, dw, pt, pl, q_h, q_w, y):
     """Shape: x (N, C, H, W), w (C*mult, KH, KW) -> y (N, C*mult, OH, OW)."""
     n_img, channels = x.shape[0], x.shape[1]
-    out_ch, kh_n, kw_n = w.shape
-    out_h, out_w = y.shape[2], y.shape[3]
-    mult = out_ch // channels
-    span = (out_h - 1) * q_w + out_w  # grid cells up to the last output
-    for plane in prange(n_img * channels):
-        n = plane // channels
-        c = plane - n * channels
+    mult = w.shape[0] // channels
+    planes = n_img * channels
+    per_block = -(-planes // BLOCKS)
+    for block in prange(BLOCKS):  # scratch allocated once per block of planes, not per plane
         buf = np.empty(sh * sw * q_h * q_w, dtype=y.dtype)
-        acc = np.empty(out_h * q_w, dtype=y.dtype)
-        dst = acc[:span]
-        _to_phases(x[n, c], pt, pl, sh, sw, q_h, q_w, buf)
-        for o in range(c * mult, (c + 1) * mult):
-            acc[:] = 0
-            for a in range(kh_n):
-                for b in range(kw_n):
-                    off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
-                    wv = w[o, a, b]
-                    src = buf[off : off + span]
-                    for k in range(span):  # indices from range: no wraparound test, vectorized
-                        dst[k] += wv * src[k]
-            for i in range(out_h):
-                row = acc[i * q_w : i * q_w + out_w]
-                y_row = y[n, o, i]
-                for j in range(out_w):
-                    y_row[j] = row[j]
+        acc = np.empty(y.shape[2] * q_w, dtype=y.dtype)
+        for plane in range(block * per_block, min(planes, (block + 1) * per_block)):
+            n = plane // channels
+            c = plane - n * channels
+            _forward_plane(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y[n])
+
+
+@_jit.jit()
+def _grad_input_plane(gy_n, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, grid, gx_plane):
+    """Input channel ``c`` of one sample from its ``mult`` output gradients: -> gx_plane (H, W).
+
+    ``grid`` must be zero past column ``out_w`` of every row (only the cells are written).
+    """
+    _, kh_n, kw_n = w.shape
+    out_h, out_w = gy_n.shape[1], gy_n.shape[2]
+    span = (out_h - 1) * q_w + out_w
+    src = grid[:span]
+    buf[:] = 0
+    for o in range(c * mult, (c + 1) * mult):
+        _to_grid(gy_n[o], q_w, grid)
+        for a in range(kh_n):
+            for b in range(kw_n):
+                off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
+                wv = w[o, a, b]
+                dst = buf[off : off + span]
+                for k in range(span):
+                    dst[k] += wv * src[k]
+    _from_phases(buf, pt, pl, sh, sw, q_h, q_w, gx_plane)
 
 
 @_jit.jit(parallel=True)
 def _grad_input(gy, w, sh, sw, dh, dw, pt, pl, q_h, q_w, gx):
     """Shape: gy (N, C*mult, OH, OW), w (C*mult, KH, KW) -> gx (N, C, H, W)."""
     n_img, channels = gx.shape[0], gx.shape[1]
-    out_ch, kh_n, kw_n = w.shape
-    out_h, out_w = gy.shape[2], gy.shape[3]
-    mult = out_ch // channels
-    span = (out_h - 1) * q_w + out_w
-    for plane in prange(n_img * channels):
-        n = plane // channels
-        c = plane - n * channels
-        buf = np.zeros(sh * sw * q_h * q_w, dtype=gx.dtype)
-        grid = np.zeros(out_h * q_w, dtype=gx.dtype)  # gy on the grid: zero past out_w
-        for o in range(c * mult, (c + 1) * mult):
-            _to_grid(gy[n, o], q_w, grid)
-            src = grid[:span]
-            for a in range(kh_n):
-                for b in range(kw_n):
-                    off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
-                    wv = w[o, a, b]
-                    dst = buf[off : off + span]
-                    for k in range(span):
-                        dst[k] += wv * src[k]
-        _from_phases(buf, pt, pl, sh, sw, q_h, q_w, gx[n, c])
+    mult = w.shape[0] // channels
+    planes = n_img * channels
+    per_block = -(-planes // BLOCKS)
+    for block in prange(BLOCKS):
+        buf = np.empty(sh * sw * q_h * q_w, dtype=gx.dtype)
+        grid = np.zeros(gy.shape[2] * q_w, dtype=gx.dtype)  # gy on the grid: zero past out_w
+        for plane in range(block * per_block, min(planes, (block + 1) * per_block)):
+            n = plane // channels
+            c = plane - n * channels
+            _grad_input_plane(gy[n], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, grid, gx[n, c])
 
 
 @_jit.jit(parallel=True, fastmath={"reassoc"})
