@@ -24,8 +24,9 @@ Per-tap algorithms (reference, gemm, depthwise) then give the in-memory result b
 bit; im2col, whose single GEMM BLAS blocks by matrix size, and Winograd/FFT, which
 transform whole tiles, agree to round-off. One exception to "the same algorithm": where
 ``'auto'`` picks im2col and its column matrix for one block would pass
-``backends.workspace_limit`` (large kernels on large tiles), the blocks run ``gemm``. Channels are summed over, so a block holds all
-of them; batch chunks are kept (samples are independent).
+:data:`BLOCK_WORKSPACE` (large kernels on large tiles), the blocks run ``gemm``. Channels
+are summed over, so a block holds all of them; batch chunks are kept (samples are
+independent).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ from .. import spec as sp
 from ..autograd.tensor import Tensor
 from ..backend import backends
 from ..kernels import select
+
+# the largest im2col column matrix one block may allocate; past it the block runs gemm.
+# Dask workers get a few hundred MiB per thread, and a block holds its input, its haloed
+# piece and its output besides.
+BLOCK_WORKSPACE = 64 << 20
 
 
 # --------------------------------------------------------------------------------------
@@ -100,17 +106,17 @@ def _forward_algorithm(spec: sp.ConvSpec, algorithm: str, op: str) -> str:
 
 def _memory_bounded(name: str, spec: sp.ConvSpec, block_out: Sequence[int], itemsize: int) -> str:
     """``name``, or ``'gemm'`` where im2col's column matrix for one block would pass
-    ``backends.workspace_limit``.
+    :data:`BLOCK_WORKSPACE` (or ``backends.workspace_limit`` if that is smaller).
 
-    im2col copies every window: ``C_in * taps`` values per output cell, so a 31x31 kernel
-    over a 2048x2048 float32 tile needs 15 GiB. The in-memory call would need that for the
-    whole array too; a chunked one exists to stay small, so its blocks run the per-tap
-    ``gemm`` instead (no copies), which agrees with im2col to round-off.
+    im2col copies every window: ``C_in * taps`` values per output cell, so a 7x7 kernel over
+    a 1024x1024 float32 tile needs 196 MiB, a 31x31 one over 2048x2048 15 GiB. The in-memory
+    call would need that for the whole array; a chunked one exists to stay small, so its
+    blocks run the per-tap ``gemm`` instead (no copies), which agrees with im2col to round-off.
     """
     if name != "im2col" or "gemm" not in select.ALGORITHMS:
         return name
     columns = spec.in_channels * math.prod(spec.kernel_size) * math.prod(block_out) * itemsize
-    return "gemm" if columns > backends.workspace_limit else name
+    return "gemm" if columns > min(BLOCK_WORKSPACE, backends.workspace_limit) else name
 
 
 def _out_chunks(in_chunks: Sequence[int], stride: int, extent: int, out: int) -> tuple[int, ...]:
@@ -271,8 +277,9 @@ def conv(
     Output chunks follow the input's spatial chunks divided by the stride (merged where a
     chunk is narrower than the kernel's halo); the channel axis becomes one chunk.
     ``algorithm='auto'`` runs in every block what the in-memory call picks for the whole
-    array, except that blocks whose im2col column matrix would pass
-    ``cf.backends.workspace_limit`` run ``gemm`` (the same numbers to round-off, no copies).
+    array, except that blocks whose im2col column matrix would pass :data:`BLOCK_WORKSPACE`
+    (64 MiB, or ``cf.backends.workspace_limit`` if smaller) run ``gemm`` (the same numbers
+    to round-off, no copies).
     """
     x = check_dask_array("dask.conv", "input", x)
     w = _ndarray("dask.conv", "weight", weight)
