@@ -346,6 +346,20 @@ def test_cli_reads_a_zarr_store(tmp_path, capsys, rng):
     np.testing.assert_array_equal(tifffile.imread(out), expected)
 
 
+@pytest.mark.parametrize("layout", ["strips", "zlib tiles"])
+def test_a_tiff_is_read_one_tile_per_task(tmp_path, rng, layout):
+    from convforge.dask import stream
+
+    image = (rng.random((100, 70, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "color.tif"
+    options = {"tile": (32, 32), "compression": "zlib"} if layout == "zlib tiles" else {}
+    tifffile.imwrite(path, image, photometric="rgb", **options)
+    lazy = stream.open_image(path, 40)
+    assert lazy.chunks == ((40, 40, 20), (40, 30), (3,))
+    assert len(lazy.__dask_graph__()) == 6 + 1  # one read per tile, and the file's path object
+    np.testing.assert_array_equal(lazy.compute(scheduler="threads"), image)
+
+
 def test_cli_refuses_a_png_output_when_chunked(color_png, tmp_path, capsys):
     argv = ["filter", str(color_png), "--kernel", "sobel", "--chunks", "32", "-o", str(tmp_path / "o.png")]
     assert main(argv) == 1

@@ -86,10 +86,11 @@ def open_image(path: str | Path, chunks: int) -> da.Array:
         raise ValueError(f"image {str(path)!r} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".zarr":
-        image = da.from_zarr(str(path))
+        image = da.from_zarr(str(path))  # storage chunks, regrouped into tiles below
     elif suffix in TIFF_SUFFIXES:
         source = TiffSource.open(str(path))
-        image = da.from_array(source, chunks=source.shape, asarray=True, lock=False)
+        tiles = (chunks, chunks, -1)[: source.ndim]  # every task reads one tile of the file
+        image = da.from_array(source, chunks=tiles, asarray=True, lock=False)
     else:
         image = da.from_array(image_filters.read_image(path))
     if image.ndim == 3 and image.shape[-1] == 4:
