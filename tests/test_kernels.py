@@ -439,8 +439,11 @@ def test_auto_plan_computes_the_convolution(rng):
         (((8, 64, 56, 56), (64, 64, 1, 1), 1, 0, 1, 1), "gemm"),  # pointwise
         (((8, 96, 56, 56), (96, 1, 3, 3), 1, 1, 1, 96), "depthwise"),  # MobileNet depthwise
         (((1, 64, 56, 56), (64, 1, 31, 31), 1, 15, 1, 64), "fft"),  # RepLKNet 31x31
+        (((1, 1, 1024, 1024), (1, 1, 31, 31), 1, 15, 1, 1), "fft"),  # filtering a large image
+        (((1, 3, 512, 512), (3, 3, 7, 7), 1, 3, 1, 1), "gemm"),  # a 7x7 filter on a color image
+        (((1, 1, 1024, 1024), (1, 1, 3, 3), 1, 1, 1, 1), "im2col"),  # small kernels copy little
     ],
-    ids=["resnet3x3", "pointwise", "depthwise3x3", "depthwise31x31"],
+    ids=["resnet3x3", "pointwise", "depthwise3x3", "depthwise31x31", "filter31", "filter7", "filter3"],
 )
 def test_rule_sends_the_benchmark_layers_to_their_winners(case, expected):
     spec = make_spec(case)

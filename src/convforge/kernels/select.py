@@ -105,6 +105,8 @@ def rule(spec: ConvSpec, direction: str) -> str:
 
     - depthwise: the compiled direct kernel; from 200 taps on (31x31) the FFT, whose cost
       does not grow with the kernel;
+    - image filtering (at most 16 channel pairs per group on a plane of 256x256 and up, stride
+      1): ``gemm`` from 25 taps, FFT from 100;
     - dense large kernels at stride 1: FFT for long 1-D filters (32 taps and up) and for
       2-D kernels of 100 taps and up (11x11) at batch 4 and up; a 7x7 stays with im2col;
     - pointwise at stride 1: shift-and-accumulate GEMM (one GEMM per group, nothing copied);
@@ -128,6 +130,15 @@ def rule(spec: ConvSpec, direction: str) -> str:
     batch = spec.in_shape[0]
     if _is_depthwise(spec):
         return fft.NAME if taps >= 200 and stride_one else depthwise.NAME
+    pairs = c_g * (spec.out_channels // spec.groups)
+    if stride_one and pairs <= 16 and math.prod(spec.in_shape[2:]) >= 256 * 256:
+        # image filtering (a few channels, a large plane): im2col's copy is taps x the image;
+        # shift-and-accumulate from 5x5, the FFT from 10x10 (1 channel at 1024^2, 31x31:
+        # im2col 1233 ms, gemm 222 ms, fft 27 ms)
+        if taps >= 100:
+            return fft.NAME
+        if taps >= 25:
+            return gemm.NAME
     long_1d = spec.ndim == 1 and taps >= 32
     if stride_one and c_g >= 8 and (long_1d or (taps >= 100 and batch >= 4)):
         return fft.NAME
