@@ -20,9 +20,8 @@ import torch.nn.functional as TF
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import convforge as cf
 import convforge.functional as F
-from conftest import RTOL, assert_close, to_torch
+from conftest import RTOL, assert_all_close, assert_close, run_both, to_torch
 from convforge.kernels import select
 from convforge.kernels.select import ALGORITHMS
 from convforge.spec import conv_spec, conv_transpose_spec
@@ -134,43 +133,6 @@ def tolerance(case, algorithm, dtype) -> float:
     names = select.kernel_for(kernel_spec(case)).names if algorithm == "auto" else (algorithm,)
     bounds = [b for b in (select.error_bound(name, dtype) for name in names) if b is not None]
     return max([RTOL[np.dtype(dtype).type], *bounds])
-
-
-def cf_run(fn, x, w, b, gy_fn):
-    xt, wt = cf.tensor(x, requires_grad=True), cf.tensor(w, requires_grad=True)
-    bt = None if b is None else cf.tensor(b, requires_grad=True)
-    y = fn(xt, wt, bt)
-    y.backward(gy_fn(y.shape))
-    return y, xt.grad, wt.grad, None if bt is None else bt.grad
-
-
-def torch_run(fn, x, w, b, gy_fn):
-    xt, wt = to_torch(x, True), to_torch(w, True)
-    bt = None if b is None else to_torch(b, True)
-    y = fn(xt, wt, bt)
-    y.backward(torch.from_numpy(gy_fn(tuple(y.shape))))
-    return y, xt.grad, wt.grad, None if bt is None else bt.grad
-
-
-def run_both(rng, ours_fn, torch_fn, x, w, b):
-    """(output, grad input, grad weight, grad bias) of both, for one random output gradient."""
-    seed = int(rng.integers(1 << 30))
-
-    def gy_fn(shape):
-        return np.random.default_rng(seed).standard_normal(shape).astype(x.dtype)
-
-    return cf_run(ours_fn, x, w, b, gy_fn), torch_run(torch_fn, x, w, b, gy_fn)
-
-
-def assert_all_close(ours, theirs, dtype=np.float64, rtol=None):
-    for name, a, e in zip(("output", "grad input", "grad weight", "grad bias"), ours, theirs):
-        if e is None:
-            assert a is None, f"{name}: expected no gradient"
-            continue
-        try:
-            assert_close(a, e, dtype, rtol)
-        except AssertionError as error:
-            raise AssertionError(f"{name} differs from torch: {error}") from error
 
 
 def compare_with_torch(rng, case, algorithm="auto", dtype=np.float64, bias=True):
