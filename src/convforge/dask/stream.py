@@ -134,26 +134,14 @@ class TiffTarget:
         del pixels
 
 
-def _uint8_block(block: np.ndarray, offset: float, factor: float) -> np.ndarray:
-    """``to_uint8`` of ``(block - offset) * factor`` (its abs/minmax maps, globally fixed)."""
-    return image_filters.to_uint8((block - offset) * factor, "clip")
-
-
 def to_uint8(response: da.Array, scale: str) -> da.Array:
     """``convforge.viz.filters.to_uint8`` block by block (abs/minmax: one pass for the range)."""
     if scale == "clip":
         return response.map_blocks(image_filters.to_uint8, "clip", dtype=np.uint8)
-    if scale == "abs":
-        peak = float(da.abs(response).max().compute())
-        if peak == 0:
-            return da.zeros_like(response, dtype=np.uint8)
-        return da.abs(response).map_blocks(_uint8_block, 0.0, 255.0 / peak, dtype=np.uint8)
-    if scale == "minmax":
-        low, high = dask.compute(response.min(), response.max())
-        low, high = min(float(low), 0.0), max(float(high), 0.0)  # to_uint8's range includes 0
-        if not high > low:
-            return da.zeros_like(response, dtype=np.uint8)
-        return response.map_blocks(_uint8_block, low, 255.0 / (high - low), dtype=np.uint8)
+    if scale in ("abs", "minmax"):
+        values = da.abs(response) if scale == "abs" else response
+        limits = image_filters.uint8_limits(*dask.compute(values.min(), values.max()))
+        return response.map_blocks(image_filters.to_uint8, scale, limits, dtype=np.uint8)
     raise ValueError(f"to_uint8: scale must be one of clip, abs, minmax, but got scale={scale!r}")
 
 

@@ -221,25 +221,34 @@ def filter_image(
     return result[0] if image.ndim == 2 else result.transpose(1, 2, 0)
 
 
-def to_uint8(response: np.ndarray, scale: str = "clip") -> np.ndarray:
+def to_uint8(
+    response: np.ndarray, scale: str = "clip", limits: tuple[float, float] | None = None
+) -> np.ndarray:
     """Map a filter response (image units 0..255) to 8 bits.
 
     ``clip``: round and clip to 0..255 (blurs, sharpening); ``abs``: ``|y|`` scaled so the
     strongest response is 255 (edges, Laplacian); ``minmax``: stretch min..max to 0..255.
-    A constant response maps to 0.
+    A constant response maps to 0. ``limits``: the ``(low, high)`` that abs/minmax map to
+    0..255, when they come from more than this array (a tile of a larger image; see
+    :func:`uint8_limits`); by default this array's own.
     """
     y = np.asarray(response, dtype=np.float64)
     if scale == "clip":
         out = y
-    elif scale == "abs":
-        peak = np.abs(y).max(initial=0.0)
-        out = np.abs(y) * (255.0 / peak) if peak > 0 else np.zeros_like(y)
-    elif scale == "minmax":
-        low, high = y.min(initial=0.0), y.max(initial=0.0)
+    elif scale in ("abs", "minmax"):
+        if scale == "abs":
+            y = np.abs(y)
+        low, high = uint8_limits(y.min(initial=0.0), y.max(initial=0.0)) if limits is None else limits
         out = (y - low) * (255.0 / (high - low)) if high > low else np.zeros_like(y)
     else:
         raise ValueError(f"to_uint8: scale must be one of clip, abs, minmax, but got scale={scale!r}")
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def uint8_limits(smallest: float, largest: float) -> tuple[float, float]:
+    """The ``limits`` of :func:`to_uint8` for a response (of abs: ``|y|``) whose values lie in
+    ``smallest..largest``: the range always includes 0."""
+    return min(float(smallest), 0.0), max(float(largest), 0.0)
 
 
 def read_image(path: str | Path) -> np.ndarray:
