@@ -83,6 +83,8 @@ def test_to_keeps_the_graph_when_it_casts():
         lambda: cf.tensor([1.0]).cuda(),
         lambda: cf.nn.Linear(2, 2).to("cuda"),
         lambda: cf.nn.Linear(2, 2).cuda(0),
+        lambda: cf.nn.Conv2d(1, 2, 3, device="cuda"),
+        lambda: cf.nn.Linear(2, 2, device="cuda:1"),
     ],
 )
 def test_cuda_is_refused_clearly_in_this_release(call):
@@ -118,3 +120,10 @@ def test_module_to_casts_and_accepts_torch_forms():
 def test_to_refuses_ambiguous_arguments(args, match):
     with pytest.raises(TypeError, match=match):
         parse_to_args("Tensor.to", args)
+
+
+def test_layers_take_torchs_device_argument():
+    layer = cf.nn.Conv2d(1, 2, 3, device=cf.device("cpu"))
+    assert layer.weight.device == "cpu"
+    with pytest.raises(ValueError, match="device type must be one of cpu, cuda"):
+        cf.nn.BatchNorm2d(2, device="tpu")

@@ -9,14 +9,13 @@ many spatial dimensions they have; ``forward`` delegates to ``cf.nn.functional``
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import functional as F
 from .. import spec as sp
 from ..autograd.tensor import Tensor
 from ..backend import DEFAULT_DTYPE
+from ..device import check_available
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -34,9 +33,9 @@ def positive_int(op: str, name: str, value) -> int:
 
 
 def factory_dtype(op: str, device, dtype) -> np.dtype:
-    """torch's ``device=``/``dtype=`` factory arguments: CPU only, floating dtypes."""
-    if device not in (None, "cpu"):
-        raise ValueError(f"{op}: only the 'cpu' device is available, but got device={device!r}")
+    """torch's ``device=``/``dtype=`` factory arguments: a device we compute on, floating dtypes."""
+    if device is not None:
+        check_available(device, op)
     dtype = np.dtype(DEFAULT_DTYPE if dtype is None else dtype)
     sp.check_dtype(op, "dtype", dtype)
     return dtype
@@ -124,12 +123,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's default: weight ``kaiming_uniform_(a=sqrt(5))``, bias ``U(+-1/sqrt(fan_in))``."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = self._ndim

@@ -155,3 +155,13 @@ def kaiming_normal_(
     if fan == 0:
         return tensor
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+def default_layer_init_(weight, bias=None) -> None:
+    """torch's default for Linear and Conv layers: weight ``kaiming_uniform_(a=sqrt(5))``,
+    bias ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (0 for an empty fan-in)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
