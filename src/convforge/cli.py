@@ -225,23 +225,21 @@ def _read_image(path: str, size: int, channels: int, invert: str, upscale: int =
     return pixels
 
 
+def _model_input(path: str, metadata: dict, invert: str) -> np.ndarray:
+    """An image file prepared exactly as the checkpoint's training data: read, resized,
+    upscaled and standardized (what predict and features feed the model)."""
+    image = _read_image(
+        path, metadata["input_size"], metadata["in_channels"], invert, int(metadata.get("upscale", 1))
+    )
+    return _standardize(image, metadata["mean"], metadata["std"])
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .train import predict_logits
 
     model, metadata = _load_trained(args.checkpoint)
-    images = np.stack(
-        [
-            _read_image(
-                p,
-                metadata["input_size"],
-                metadata["in_channels"],
-                args.invert,
-                int(metadata.get("upscale", 1)),
-            )
-            for p in args.images
-        ]
-    )
-    logits = predict_logits(model, _standardize(images, metadata["mean"], metadata["std"]))
+    images = np.stack([_model_input(path, metadata, args.invert) for path in args.images])
+    logits = predict_logits(model, images)
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities = shifted / shifted.sum(axis=1, keepdims=True)
     for path, p in zip(args.images, probabilities):
@@ -492,14 +490,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     from .viz.features import feature_maps, plot_features
 
     model, metadata = _load_trained(args.checkpoint)
-    image = _read_image(
-        args.image,
-        metadata["input_size"],
-        metadata["in_channels"],
-        args.invert,
-        int(metadata.get("upscale", 1)),
-    )
-    x = _standardize(image, metadata["mean"], metadata["std"])
+    x = _model_input(args.image, metadata, args.invert)
     maps = feature_maps(model, x)
     first_conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
     if first_conv is None or not maps:
