@@ -86,6 +86,15 @@ class Tensor:
 
     # ---- properties -------------------------------------------------------------------
     @property
+    def array(self) -> np.ndarray:
+        """The underlying ndarray (no copy); assigning replaces it."""
+        return self.data
+
+    @array.setter
+    def array(self, value: np.ndarray) -> None:
+        self.data = value if isinstance(value, np.ndarray) else np.asarray(value)
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
