@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import data, functional, io, nn, optim, spec
+from . import accelerator, cuda, data, functional, io, nn, optim, spec
 from .autograd import Function, Tensor, as_tensor, enable_grad, gradcheck, no_grad, tensor
 from .autograd.routines import (
     arange,
@@ -54,11 +54,13 @@ __all__ = [
     "DeviceUnavailableError",
     "Function",
     "Tensor",
+    "accelerator",
     "arange",
     "as_tensor",
     "backends",
     "cat",
     "concat",
+    "cuda",
     "cuda_is_available",
     "analysis",
     "data",

@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from .backend_flags import CudaFlags, CudnnFlags, MpsFlags
+
 xp = np
 
 DEFAULT_DTYPE = np.float32
@@ -34,6 +36,10 @@ class _Backends:
         self.workspace_limit = 256 * _MIB
         self.autotune = False
         self.autotune_file: str | None = None
+        # torch.backends' GPU flags, which scripts set; they change nothing on the CPU
+        self.cudnn = CudnnFlags()
+        self.cuda = CudaFlags()
+        self.mps = MpsFlags()
 
     def __repr__(self) -> str:
         return (
