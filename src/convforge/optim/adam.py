@@ -81,10 +81,10 @@ class Adam(Optimizer):
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param.data)
-            state["exp_avg_sq"] = np.zeros_like(param.data)
+            state["exp_avg"] = np.zeros_like(param.array)
+            state["exp_avg_sq"] = np.zeros_like(param.array)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+                state["max_exp_avg_sq"] = np.zeros_like(param.array)
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
@@ -92,9 +92,9 @@ class Adam(Optimizer):
         step = state["step"]
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                param.data *= 1 - lr * weight_decay
+                param.array *= 1 - lr * weight_decay
             else:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param.array
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg += (1 - beta1) * (grad - exp_avg)  # torch's lerp
         exp_avg_sq *= beta2
@@ -105,7 +105,7 @@ class Adam(Optimizer):
             second_moment = state["max_exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
         denom = np.sqrt(second_moment) / (1 - beta2**step) ** 0.5 + group["eps"]
-        param.data -= step_size * exp_avg / denom
+        param.array -= step_size * exp_avg / denom
 
 
 class AdamW(Adam):

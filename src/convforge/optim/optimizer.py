@@ -35,10 +35,21 @@ def check_number(owner: str, name: str, value, low: float | None = 0.0, high: fl
         raise ValueError(f"{owner}: {name} must be < {high}, but got {name}={value!r}")
 
 
+def check_unsupported_flags(owner: str, group: dict[str, Any]) -> None:
+    """Refuse torch's ``capturable=True`` (CUDA graphs) and ``differentiable=True`` (autograd
+    through the step): these optimizers update the arrays in place, outside autograd."""
+    for name in ("capturable", "differentiable"):
+        if group.get(name):
+            raise ValueError(
+                f"{owner}: {name}=True is not supported (the step updates arrays in place, outside "
+                f"autograd), but got {name}={group[name]!r}; use {name}=False"
+            )
+
+
 def to_array(value) -> np.ndarray:
     """An ndarray from an ndarray, a cf.Tensor or a torch tensor (without importing torch)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach"):
         return np.asarray(value.detach().cpu())
     return np.asarray(value)
@@ -144,7 +155,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update the parameters once from their ``.grad``; returns ``closure()`` if given."""
@@ -155,11 +166,11 @@ class Optimizer:
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(p, p.grad.data, group, self.state[p])
+                        self._update(p, p.grad.array, group, self.state[p])
         return loss
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        """Update ``param.data`` in place from ``grad``; subclasses implement the rule."""
+        """Update ``param.array`` in place from ``grad``; subclasses implement the rule."""
         raise NotImplementedError
 
     # ---- state dicts ------------------------------------------------------------------

@@ -1,0 +1,148 @@
+"""cf.optim.Adadelta and cf.optim.RMSprop against torch.optim: the same 5-8-3 MLP, init and
+batches give the same losses and parameters for 15 steps (float64) for every option set;
+state dicts carry torch's buffer names; bad options fail as torch's do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import convforge as cf
+from conftest import assert_close, to_torch
+
+STEPS = 15
+SHAPES = [(5, 8), (8,), (8, 3), (3,)]
+
+
+def run(lib: str, name: str, options: dict, groups=None):
+    """Losses and final parameters of STEPS optimizer steps on a fixed MLP regression."""
+    rng = np.random.default_rng(3)
+    init = [rng.normal(scale=0.5, size=s) for s in SHAPES]
+    batches = [(rng.normal(size=(16, 5)), rng.normal(size=(16, 3))) for _ in range(STEPS)]
+    wrap = cf.tensor if lib == "cf" else to_torch
+    params = [wrap(a, requires_grad=True) for a in init]
+    module = cf.optim if lib == "cf" else torch.optim
+    grouped = params if groups is None else [{"params": params[:2], **groups[0]}, {"params": params[2:]}]
+    optimizer = getattr(module, name)(grouped, **options)
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        w1, b1, w2, b2 = params
+        pred = (wrap(x) @ w1 + b1).relu() @ w2 + b2
+        loss = ((pred - wrap(y)) * (pred - wrap(y))).mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.item()))
+    return np.array(losses), [np.array(p.detach().numpy()) for p in params], optimizer
+
+
+CASES = [
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8}),
+    ("Adadelta", {"lr": 2.0, "eps": 1e-4, "weight_decay": 0.1}),
+    ("Adadelta", {"maximize": True, "rho": 0.95}),
+    ("Adadelta", {"foreach": False}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.005, "alpha": 0.9}),
+    ("RMSprop", {"lr": 0.005, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.005, "centered": True}),
+    ("RMSprop", {"lr": 0.003, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.003, "eps": 1e-3, "maximize": True}),
+    ("RMSprop", {"lr": 0.003, "momentum": 0.7, "foreach": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=lambda v: str(v))
+def test_trajectory_matches_torch_for_15_steps(name, options):
+    cf_losses, cf_params, _ = run("cf", name, options)
+    torch_losses, torch_params, _ = run("torch", name, options)
+    assert_close(cf_losses, torch_losses, rtol=1e-9)
+    for ours, theirs in zip(cf_params, torch_params):
+        assert_close(ours, theirs, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "defaults", "group"),
+    [("Adadelta", {"lr": 0.5}, {"rho": 0.5, "lr": 1.0}), ("RMSprop", {"lr": 0.01}, {"momentum": 0.9})],
+)
+def test_per_group_options_match_torch(name, defaults, group):
+    cf_losses, cf_params, _ = run("cf", name, defaults, groups=[group])
+    torch_losses, torch_params, _ = run("torch", name, defaults, groups=[group])
+    assert_close(cf_losses, torch_losses, rtol=1e-9)
+    for ours, theirs in zip(cf_params, torch_params):
+        assert_close(ours, theirs, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("Adadelta", {}), ("RMSprop", {"momentum": 0.9, "centered": True}), ("RMSprop", {})],
+)
+def test_state_dict_has_torchs_keys_and_defaults(name, options):
+    *_, ours = run("cf", name, options)
+    *_, theirs = run("torch", name, options)
+    ours_sd, theirs_sd = ours.state_dict(), theirs.state_dict()
+    assert set(ours_sd["state"][0]) == set(theirs_sd["state"][0])
+    assert ours_sd["param_groups"][0].keys() == theirs_sd["param_groups"][0].keys()
+    for key, value in theirs_sd["param_groups"][0].items():
+        if key != "params":
+            assert ours_sd["param_groups"][0][key] == value, key
+    for key, value in theirs_sd["state"][0].items():
+        assert_close(np.asarray(ours_sd["state"][0][key]), value.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop"])
+def test_torch_state_dict_loads_and_continues_identically(name):
+    *_, theirs = run("torch", name, {"lr": 0.01} if name == "RMSprop" else {})
+    p = cf.tensor(np.ones(3), requires_grad=True)
+    q = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    ours = getattr(cf.optim, name)([p])
+    theirs = getattr(torch.optim, name)([q])
+    for step in range(3):
+        for t, opt in ((p, ours), (q, theirs)):
+            opt.zero_grad()
+            (t * t * (step + 1.0)).sum().backward()
+            opt.step()
+    ours2 = getattr(cf.optim, name)([cf.tensor(p.detach().numpy().copy(), requires_grad=True)])
+    ours2.load_state_dict(theirs.state_dict())
+    assert ours2.state_dict()["param_groups"] == ours.state_dict()["param_groups"]
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "match"),
+    [
+        ("Adadelta", {"lr": -1.0}, "lr"),
+        ("Adadelta", {"rho": 1.5}, "rho"),
+        ("Adadelta", {"eps": -1e-6}, "eps"),
+        ("Adadelta", {"weight_decay": -0.1}, "weight_decay"),
+        ("RMSprop", {"lr": -0.1}, "lr"),
+        ("RMSprop", {"alpha": -0.5}, "alpha"),
+        ("RMSprop", {"momentum": -0.5}, "momentum"),
+        ("RMSprop", {"eps": -1.0}, "eps"),
+        ("RMSprop", {"weight_decay": -1.0}, "weight_decay"),
+    ],
+)
+def test_invalid_options_raise_value_error_like_torch(name, options, match):
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], **options)
+    with pytest.raises(ValueError, match=match):
+        getattr(cf.optim, name)([cf.ones(2, requires_grad=True)], **options)
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop"])
+@pytest.mark.parametrize("flag", ["capturable", "differentiable"])
+def test_capturable_and_differentiable_are_refused_by_name(name, flag):
+    with pytest.raises(ValueError, match=flag):
+        getattr(cf.optim, name)([cf.ones(2, requires_grad=True)], **{flag: True})
+
+
+def test_rmsprop_centered_with_momentum_buffers_have_parameter_shape():
+    p = cf.tensor(np.ones((2, 3)), requires_grad=True)
+    opt = cf.optim.RMSprop([p], momentum=0.9, centered=True)
+    (p * p).sum().backward()
+    opt.step()
+    assert {k: np.shape(v) for k, v in opt.state[p].items() if k != "step"} == {
+        "square_avg": (2, 3),
+        "momentum_buffer": (2, 3),
+        "grad_avg": (2, 3),
+    }
