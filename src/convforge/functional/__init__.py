@@ -1,0 +1,42 @@
+"""torch.nn.functional-compatible functions (also ``cf.nn.functional``), one module per family.
+
+Each function takes ndarrays or Tensors, validates its arguments through :mod:`convforge.spec`
+before any array work, calls one differentiable Function and returns a Tensor. Names,
+signatures and defaults are torch's; convforge's extensions are keyword-only (see
+:mod:`.conv`).
+
+Families:
+
+* :mod:`.conv`        conv1d/2d/3d, conv_transpose1d/2d/3d
+* :mod:`.pool`        max/avg/adaptive pools, max_unpool, unfold, fold
+* :mod:`.shape`       pad, channel_shuffle
+* :mod:`.activation`  relu, leaky_relu, gelu, sigmoid, tanh, softmax, log_softmax, dropout
+* :mod:`.affine`      linear
+* :mod:`.norm`        batch_norm
+* :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
+* :mod:`._common`     the operand helpers the families share (not public)
+
+Adding a family: write ``functional/<family>.py`` with its own ``__all__``, importing
+operand helpers from ``._common``; then add the module to the import list below (in the
+``from . import ...`` line, in ``_FAMILIES`` and as one ``from .<family> import *`` line).
+``__all__`` here is the union of the families' ``__all__``, so ``cf.functional`` and
+``cf.nn.functional`` pick the new names up with no other edit.
+"""
+
+from __future__ import annotations
+
+from . import activation, affine, conv, loss, norm, pool, shape
+
+# captured before the star imports: a family module may share its name with one of its functions
+_FAMILIES = (activation, affine, conv, loss, norm, pool, shape)
+
+from .activation import *  # noqa: E402, F403
+from .affine import *  # noqa: E402, F403
+from .conv import *  # noqa: E402, F403
+from .loss import *  # noqa: E402, F403
+from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
+from .norm import *  # noqa: E402, F403
+from .pool import *  # noqa: E402, F403
+from .shape import *  # noqa: E402, F403
+
+__all__ = sorted(name for family in _FAMILIES for name in family.__all__)

@@ -1,0 +1,93 @@
+"""Activations, softmax and dropout (the functions behind the nn activation layers)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import random as cf_random
+from .. import spec as sp
+from ..autograd.ops import elementwise as ew
+from ..autograd.ops import nn as nn_ops
+from ..autograd.tensor import Tensor
+from ._common import _float_tensor, _tensor
+
+__all__ = ["dropout", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
+
+
+def relu(input, inplace: bool = False) -> Tensor:
+    """max(0, x) elementwise (``inplace`` is accepted for compatibility; never in place)."""
+    return ew.ReLU.apply(_tensor("relu", "input", input))
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x`` (never in place)."""
+    if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
+        raise TypeError(
+            f"leaky_relu: negative_slope must be a number, but got negative_slope={negative_slope!r}"
+        )
+    return nn_ops.LeakyReLU.apply(_float_tensor("leaky_relu", "input", input), float(negative_slope))
+
+
+def gelu(input, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` with the normal CDF ``Phi`` (``approximate='tanh'``: its tanh form)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', but got approximate={approximate!r}")
+    return nn_ops.GELU.apply(_float_tensor("gelu", "input", input), approximate)
+
+
+def sigmoid(input) -> Tensor:
+    """``1 / (1 + exp(-x))``, computed without overflow."""
+    return ew.Sigmoid.apply(_float_tensor("sigmoid", "input", input))
+
+
+def tanh(input) -> Tensor:
+    return ew.Tanh.apply(_float_tensor("tanh", "input", input))
+
+
+def _softmax_axis(op: str, x: Tensor, dim) -> int:
+    if dim is None:  # torch's legacy implicit choice
+        warnings.warn(
+            f"{op}: implicit dimension choice is deprecated; pass dim explicitly", UserWarning, stacklevel=3
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    if not sp._is_int(dim):
+        raise TypeError(f"{op}: dim must be an int, but got dim={dim!r}")
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise IndexError(f"{op}: dim must be in [{-x.ndim}, {x.ndim - 1}], but got dim={dim}")
+    return int(dim) % max(x.ndim, 1)
+
+
+def _softmax_input(op: str, input, dtype) -> Tensor:
+    x = _float_tensor(op, "input", input)
+    return x if dtype is None else x.to(dtype)
+
+
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (stable: shifted by the maximum)."""
+    x = _softmax_input("softmax", input, dtype)
+    return nn_ops.Softmax.apply(x, _softmax_axis("softmax", x, dim))
+
+
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim`` (stable; never takes the log of a softmax)."""
+    x = _softmax_input("log_softmax", input, dtype)
+    return nn_ops.LogSoftmax.apply(x, _softmax_axis("log_softmax", x, dim))
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The mask comes from the default generator (``cf.manual_seed``); with
+    ``training=False`` the input is returned unchanged.
+    """
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], but got p={p!r}")
+    x = _float_tensor("dropout", "input", input)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * np.zeros((), dtype=x.dtype)
+    keep = cf_random.default_generator().random(x.shape) >= p  # kept with probability 1 - p
+    return x * (keep.astype(x.dtype) / x.dtype.type(1 - p))
