@@ -74,7 +74,7 @@ def check_dask_array(op: str, name: str, value) -> da.Array:
 
 def _ndarray(op: str, name: str, value) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, np.ndarray):
         return value
     raise TypeError(
@@ -231,7 +231,7 @@ def _conv_block(pieces, weight, bias, *, gathers, n, stride, dilation, groups, a
     """Convolve one block's padded piece with padding 0: the in-memory kernel."""
     conv_nd = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
     x = _padded_piece(pieces, gathers)
-    return conv_nd(x, weight, bias, stride, 0, dilation, groups, algorithm=algorithm).data
+    return conv_nd(x, weight, bias, stride, 0, dilation, groups, algorithm=algorithm).array
 
 
 def _nested_keys(name: str, batch: int, gathers: Sequence[_Gather]) -> list:

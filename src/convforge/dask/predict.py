@@ -16,7 +16,7 @@ from .conv import check_dask_array
 
 def _predict_block(block: np.ndarray, model: Module) -> np.ndarray:
     with no_grad():
-        return model(Tensor(block)).data
+        return model(Tensor(block)).array
 
 
 def _check_batch_size(op: str, batch_size) -> None:

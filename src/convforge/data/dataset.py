@@ -28,7 +28,7 @@ class Dataset:
 
 
 def _array_of(value) -> np.ndarray:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value.array if isinstance(value, Tensor) else np.asarray(value)
 
 
 class TensorDataset(Dataset):
@@ -56,10 +56,10 @@ class TensorDataset(Dataset):
         self.tensors = tuple(Tensor(a) for a in arrays)
 
     def __getitem__(self, index: int) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t.data[index]) for t in self.tensors)
+        return tuple(Tensor(t.array[index]) for t in self.tensors)
 
     def __len__(self) -> int:
-        return len(self.tensors[0].data)
+        return len(self.tensors[0].array)
 
 
 class Subset(Dataset):
@@ -100,7 +100,7 @@ def batch_fetcher(dataset) -> Callable[[np.ndarray], tuple[np.ndarray, ...]] | N
     keep their own per-sample path.
     """
     if isinstance(dataset, TensorDataset) and type(dataset).__getitem__ is TensorDataset.__getitem__:
-        return lambda indices: tuple(t.data[indices] for t in dataset.tensors)
+        return lambda indices: tuple(t.array[indices] for t in dataset.tensors)
     if isinstance(dataset, Subset) and type(dataset).__getitem__ is Subset.__getitem__:
         inner = batch_fetcher(dataset.dataset)
         if inner is not None:

@@ -33,7 +33,7 @@ def default_collate(samples: list) -> Any:
     if isinstance(first, numbers.Real) and not isinstance(first, np.generic):
         return Tensor(np.array(samples, dtype=np.float64))
     if isinstance(first, (Tensor, np.ndarray, np.generic)):
-        return Tensor(np.stack([s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]))
+        return Tensor(np.stack([s.array if isinstance(s, Tensor) else np.asarray(s) for s in samples]))
     if isinstance(first, (str, bytes)):
         return list(samples)
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}")

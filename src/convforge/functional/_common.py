@@ -32,7 +32,7 @@ def _float_tensor(op: str, name: str, value) -> Tensor:
 def _raw_array(value) -> np.ndarray | None:
     if value is None:
         return None
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value.array if isinstance(value, Tensor) else np.asarray(value)
 
 
 def _conv_operands(op: str, input, weight, bias):

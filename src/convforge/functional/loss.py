@@ -52,13 +52,13 @@ def _class_target(op: str, x: Tensor, target, ignore_index: int, soft_allowed: b
                 f"{op}: target of class indices must have shape {index_shape} (the input's shape "
                 f"{x.shape} without the class dimension), but got target of shape {t.shape}"
             )
-        bad = (t.data != ignore_index) & ((t.data < 0) | (t.data >= classes))
+        bad = (t.array != ignore_index) & ((t.array < 0) | (t.array >= classes))
         if bad.any():
             raise ValueError(
-                f"{op}: target holds class index {int(t.data[bad].flat[0])}, but the input has "
+                f"{op}: target holds class index {int(t.array[bad].flat[0])}, but the input has "
                 f"{classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})"
             )
-        return t.data
+        return t.array
     if soft_allowed and np.issubdtype(t.dtype, np.floating):
         if t.shape != x.shape:
             raise ValueError(
@@ -179,7 +179,7 @@ def binary_cross_entropy_with_logits(
     if t.shape != x.shape:
         raise ValueError(f"{op}: target size {t.shape} must be the same as input size {x.shape}")
     if t.dtype != x.dtype:
-        t = t.to(x.dtype) if np.issubdtype(t.dtype, np.floating) else Tensor(t.data.astype(x.dtype))
+        t = t.to(x.dtype) if np.issubdtype(t.dtype, np.floating) else Tensor(t.array.astype(x.dtype))
     extras = {}
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
         array = _raw_array(value)

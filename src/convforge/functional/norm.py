@@ -42,7 +42,7 @@ def batch_norm(
                 f"{op}: {name} must have shape ({channels},) (one value per channel), "
                 f"but got {name} of shape {np.shape(_raw_array(value))}"
             )
-    count = x.data.size // max(channels, 1)
+    count = x.array.size // max(channels, 1)
     if training and count <= 1:
         raise ValueError(
             f"{op}: expected more than 1 value per channel when training, but got input of shape {x.shape}"
@@ -51,7 +51,7 @@ def batch_norm(
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")
     axes = (0, *range(2, x.ndim))
     if training:
-        mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)
+        mean, var = x.array.mean(axis=axes), x.array.var(axis=axes)
         if running_mean is not None:
             target = _raw_array(running_mean)
             target[...] = (1 - momentum) * target + momentum * mean

@@ -235,7 +235,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size):
     x, batched, in_shape = _pool_input(op, input, n)
     if isinstance(indices, Tensor):
-        indices = indices.data
+        indices = indices.array
     if not isinstance(indices, np.ndarray):
         raise TypeError(
             f"{op}: indices must be a Tensor or an ndarray, but got indices of type {type(indices).__name__}"

@@ -21,7 +21,7 @@ from ..autograd import Tensor
 def _to_numpy(name: str, value) -> np.ndarray:
     """An ndarray from a torch tensor (via ``.detach().cpu()``), a cf Tensor or an array."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach"):
         value = value.detach()
         value = value.cpu() if hasattr(value, "cpu") else value

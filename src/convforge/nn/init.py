@@ -59,7 +59,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _data(op: str, tensor) -> np.ndarray:
     if isinstance(tensor, Tensor):
-        return tensor.data
+        return tensor.array
     if isinstance(tensor, np.ndarray):
         return tensor
     raise TypeError(f"{op}: tensor must be a Tensor or an ndarray, but got {type(tensor).__name__}")

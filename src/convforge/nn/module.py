@@ -68,7 +68,7 @@ def _addindent(text: str, spaces: int) -> str:
 def _to_array(value) -> np.ndarray:
     """A state-dict value as an ndarray: cf.Tensor, ndarray, torch tensor or array-like."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
         return value.detach().cpu().numpy()  # a torch tensor, without importing torch
     return np.asarray(value)
@@ -337,7 +337,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and on this module."""
@@ -351,9 +351,9 @@ class Module:
         dtype = np.dtype(dtype)
         for tensor in itertools.chain(self.parameters(), self.buffers()):
             if np.issubdtype(tensor.dtype, np.floating):
-                tensor.data = tensor.data.astype(dtype)
+                tensor.array = tensor.array.astype(dtype)
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+                    tensor.grad.array = tensor.grad.array.astype(dtype)
         return self
 
     def to(self, *args, dtype=None, device=None) -> Module:
@@ -417,7 +417,7 @@ class Module:
         """
         destination = OrderedDict() if destination is None else destination
         for key, tensor in self._state_tensors(prefix).items():
-            destination[key] = tensor if keep_vars else tensor.data.copy()
+            destination[key] = tensor if keep_vars else tensor.array.copy()
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -469,7 +469,7 @@ class Module:
             )
         with no_grad():
             for key, array in arrays.items():
-                targets[key].data[...] = array
+                targets[key].array[...] = array
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr -------------------------------------------------------------------------

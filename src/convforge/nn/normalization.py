@@ -69,9 +69,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -81,7 +81,7 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def _check_input_dim(self, input) -> None:
-        ndim = len(np.shape(input.data if isinstance(input, Tensor) else input))
+        ndim = len(np.shape(input.array if isinstance(input, Tensor) else input))
         if ndim not in self._input_ndims:
             expected = " or ".join(f"{d}D" for d in self._input_ndims)
             raise ValueError(f"{type(self).__name__}: expected {expected} input, but got {ndim}D input")
@@ -90,9 +90,9 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked.array[...] += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         # the running statistics are passed when they are updated or used to normalize
         keep = not self.training or self.track_running_stats

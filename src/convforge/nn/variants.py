@@ -104,7 +104,7 @@ def separable_factors(kernel, rtol: float = 1e-6) -> tuple[np.ndarray, np.ndarra
         If ``s_2 / s_1 > rtol``: the message names this residual.
     """
     op = "separable_factors"
-    k = np.asarray(kernel.data if isinstance(kernel, Tensor) else kernel, dtype=np.float64)
+    k = np.asarray(kernel.array if isinstance(kernel, Tensor) else kernel, dtype=np.float64)
     if k.ndim != 2 or k.size == 0:
         raise ValueError(f"{op}: kernel must be a non-empty 2-D array, but got kernel of shape {k.shape}")
     if not np.isfinite(k).all():
@@ -183,14 +183,14 @@ class SpatiallySeparableConv2d(Module):
         """
         column, row = separable_factors(kernel, rtol)
         layer = cls(1, 1, (len(column), len(row)), stride, padding, dilation, bias=False, dtype=dtype)
-        layer.vertical.weight.data[...] = column.reshape(1, 1, -1, 1)
-        layer.horizontal.weight.data[...] = row.reshape(1, 1, 1, -1)
+        layer.vertical.weight.array[...] = column.reshape(1, 1, -1, 1)
+        layer.horizontal.weight.array[...] = row.reshape(1, 1, 1, -1)
         return layer
 
     def full_kernel(self) -> np.ndarray:
         """The equivalent Conv2d weight, shape (C_out, C_in, kH, kW)."""
-        vertical = self.vertical.weight.data[..., 0]  # (C_out, C_in, kH)
-        horizontal = self.horizontal.weight.data[:, 0, 0, :]  # (C_out, kW)
+        vertical = self.vertical.weight.array[..., 0]  # (C_out, C_in, kH)
+        horizontal = self.horizontal.weight.array[:, 0, 0, :]  # (C_out, kW)
         return vertical[..., :, None] * horizontal[:, None, None, :]
 
     def forward(self, input) -> Tensor:
@@ -236,9 +236,9 @@ class FlattenedConv2d(Module):
 
     def full_kernel(self) -> np.ndarray:
         """The equivalent Conv2d weight, shape (C_out, C_in, kH, kW)."""
-        channel = self.channel.weight.data[:, :, 0, 0]  # (C_out, C_in)
-        column = self.vertical.weight.data[:, 0, :, 0]  # (C_out, kH)
-        row = self.horizontal.weight.data[:, 0, 0, :]  # (C_out, kW)
+        channel = self.channel.weight.array[:, :, 0, 0]  # (C_out, C_in)
+        column = self.vertical.weight.array[:, 0, :, 0]  # (C_out, kH)
+        row = self.horizontal.weight.array[:, 0, 0, :]  # (C_out, kW)
         return channel[:, :, None, None] * column[:, None, :, None] * row[:, None, None, :]
 
     def forward(self, input) -> Tensor:
@@ -306,7 +306,7 @@ class DynamicConv2d(Module):
         """Each of the K kernels as a Conv2d's weight and bias."""
         fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
         for k in range(self.num_kernels):
-            init.kaiming_uniform_(self.weight.data[k], a=math.sqrt(5))
+            init.kaiming_uniform_(self.weight.array[k], a=math.sqrt(5))
         if self.bias is not None:
             bound = 1 / math.sqrt(fan_in)
             init.uniform_(self.bias, -bound, bound)

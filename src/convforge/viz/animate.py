@@ -210,7 +210,7 @@ def animate_conv(
     else:
         y = F.conv2d(x[None, None], w[None, None], None, stride, padding, dilation)
         shown_w = w
-    y = y.data[0, 0]
+    y = y.array[0, 0]
     if values is None:
         values = max(kinds.shape) <= 12 and max(out_size) <= 12
     windows = [

@@ -35,7 +35,7 @@ def feature_maps(model: nn.Module, image) -> list[tuple[str, np.ndarray]]:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"feature_maps: model must be a convforge.nn.Module, but got {type(model).__name__}")
-    x = np.asarray(image.data if isinstance(image, Tensor) else image)
+    x = np.asarray(image.array if isinstance(image, Tensor) else image)
     if x.ndim != 3:
         raise ValueError(f"feature_maps: image must be one sample (C, H, W), but got shape {x.shape}")
     names = {id(m): name for name, m in model.named_modules()}
@@ -43,7 +43,7 @@ def feature_maps(model: nn.Module, image) -> list[tuple[str, np.ndarray]]:
 
     def keep(module, args, output) -> None:
         if isinstance(output, Tensor) and output.ndim == 4:
-            maps.append((names[id(module)], output.data[0].copy()))
+            maps.append((names[id(module)], output.array[0].copy()))
 
     handles = [m.register_forward_hook(keep) for m in model.modules() if isinstance(m, _CONV)]
     was_training = model.training

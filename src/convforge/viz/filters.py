@@ -183,7 +183,7 @@ def _correlate(planes: np.ndarray, kernel: np.ndarray, padding_mode: str) -> np.
     """Correlate each plane of ``planes`` (P, H, W) with one 2-D kernel, same size out."""
     weight = kernel[None, None]  # (1, 1, kH, kW)
     y = F.conv2d(planes[:, None], weight, padding="same", padding_mode=padding_mode)
-    return y.data[:, 0]
+    return y.array[:, 0]
 
 
 def filter_image(
