@@ -37,7 +37,7 @@ def predict_logits(model: nn.Module, images: np.ndarray, batch_size: int = 256) 
     outputs = []
     with no_grad():
         for start in range(0, len(images), batch_size):
-            outputs.append(model(Tensor(images[start : start + batch_size])).data)
+            outputs.append(model(Tensor(images[start : start + batch_size])).array)
     model.train(was_training)
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
 
@@ -84,7 +84,7 @@ def fit(
             count = len(labels)
             seen += count
             total_loss += loss.item() * count
-            correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+            correct += int((logits.array.argmax(axis=1) == labels.array).sum())
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
         if scheduler is not None:
             scheduler.step()
