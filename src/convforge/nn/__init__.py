@@ -29,7 +29,6 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .parameter import Parameter
-from .uninitialized import UninitializedBuffer, UninitializedParameter
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -47,6 +46,7 @@ from .pooling import (
     MaxUnpool2d,
     MaxUnpool3d,
 )
+from .uninitialized import UninitializedBuffer, UninitializedParameter
 from .variants import (
     ChannelShuffle,
     DepthwiseSeparableConv2d,

@@ -20,6 +20,7 @@ from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from ..device import check_available, cuda_device, parse_to_args
 from .parameter import Parameter
+from .uninitialized import is_lazy
 
 
 class IncompatibleKeys(NamedTuple):
@@ -72,6 +73,22 @@ def _to_array(value) -> np.ndarray:
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
         return value.detach().cpu().numpy()  # a torch tensor, without importing torch
     return np.asarray(value)
+
+
+def _checked_value(key: str, target: Tensor, value) -> tuple[np.ndarray | None, str | None]:
+    """One state-dict value as an ndarray that fits ``target``, or the error that says why not."""
+    try:
+        array = _to_array(value)
+    except Exception as e:  # noqa: BLE001 - reported with the key
+        return None, f"could not read the value of {key}: {e}"
+    if array.dtype.kind not in "biuf":
+        return None, f"value of {key} must be numeric, but has dtype {array.dtype}"
+    if not is_lazy(target) and array.shape != target.shape:
+        return None, (
+            f"size mismatch for {key}: copying a param with shape {array.shape} from "
+            f"checkpoint, the shape in current model is {target.shape}."
+        )
+    return array, None
 
 
 def _check_name(kind: str, name, owner: Module) -> None:
@@ -417,7 +434,8 @@ class Module:
         """
         destination = OrderedDict() if destination is None else destination
         for key, tensor in self._state_tensors(prefix).items():
-            destination[key] = tensor if keep_vars else tensor.array.copy()
+            # a lazy layer's placeholder is given as it is (torch's UninitializedParameter)
+            destination[key] = tensor if keep_vars or is_lazy(tensor) else tensor.array.copy()
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -441,22 +459,12 @@ class Module:
         errors: list[str] = []
         arrays: dict[str, np.ndarray] = {}
         for key, target in targets.items():
-            if key not in state_dict:
-                continue
-            try:
-                array = _to_array(state_dict[key])
-            except Exception as e:  # noqa: BLE001 - reported with the key below
-                errors.append(f"could not read the value of {key}: {e}")
-                continue
-            if array.dtype.kind not in "biuf":
-                errors.append(f"value of {key} must be numeric, but has dtype {array.dtype}")
-            elif array.shape != target.shape:
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape {array.shape} from "
-                    f"checkpoint, the shape in current model is {target.shape}."
-                )
-            else:
-                arrays[key] = array
+            if key in state_dict:
+                array, error = _checked_value(key, target, state_dict[key])
+                if error is None:
+                    arrays[key] = array
+                else:
+                    errors.append(error)
         if strict and unexpected:
             errors.insert(
                 0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + "."
@@ -469,7 +477,12 @@ class Module:
             )
         with no_grad():
             for key, array in arrays.items():
+                if is_lazy(targets[key]):  # a lazy layer's placeholder takes the saved shape
+                    targets[key].materialize(array.shape)
                 targets[key].array[...] = array
+        for module in self.modules():
+            if getattr(module, "_sizes_from_state", None) and not module.has_uninitialized_params():
+                module._sizes_from_state()  # a lazy layer learns in_features etc. from the loaded weights
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr -------------------------------------------------------------------------
