@@ -1,0 +1,54 @@
+"""``convforge run SCRIPT [ARGS...]``: run an unmodified PyTorch script on convforge."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from .. import compat
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the script with torch resolved to convforge; its errors print as under ``python``."""
+    if not os.path.isfile(args.script):
+        print(f"convforge run: error: no such script: {args.script!r}", file=sys.stderr)
+        return 2
+    try:
+        return compat.run_script(args.script, args.args)
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # the script's own error: its traceback, as python prints it
+        traceback.print_exception(type(error), error, _from_the_script(error.__traceback__))
+        return 1
+
+
+def _from_the_script(tb):
+    """``tb`` without its leading frames of the runner (convforge's and runpy's)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(compat.__file__)))
+    while tb is not None and tb.tb_next is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (os.path.abspath(filename).startswith(package) or filename.startswith("<frozen")):
+            break
+        tb = tb.tb_next
+    return tb
+
+
+def add_run(commands) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run a PyTorch script with torch resolved to convforge",
+        description=(
+            "Run an unmodified PyTorch script with torch, torch.nn, torch.nn.functional, "
+            "torch.optim, torch.utils.data and torchvision resolved to convforge. A name "
+            "convforge lacks stops the run with one line naming it, the file and the line."
+        ),
+        epilog="example: convforge run train_mnist.py --epochs 1",
+    )
+    parser.add_argument("script", help="the Python script to run")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    parser.set_defaults(handler=cmd_run)
+
+
+COMMANDS = (add_run,)
