@@ -14,6 +14,7 @@ Families:
 * :mod:`.affine`      linear
 * :mod:`.norm`        batch_norm
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
+* :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
 * :mod:`._common`     the operand helpers the families share (not public)
 
 Adding a family: write ``functional/<family>.py`` with its own ``__all__``, importing
@@ -25,16 +26,17 @@ operand helpers from ``._common``; then add the module to the import list below 
 
 from __future__ import annotations
 
-from . import activation, affine, conv, loss, norm, pool, shape
+from . import activation, affine, conv, loss, loss_extra, norm, pool, shape
 
 # captured before the star imports: a family module may share its name with one of its functions
-_FAMILIES = (activation, affine, conv, loss, norm, pool, shape)
+_FAMILIES = (activation, affine, conv, loss, loss_extra, norm, pool, shape)
 
 from .activation import *  # noqa: E402, F403
 from .affine import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
 from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
+from .loss_extra import *  # noqa: E402, F403
 from .norm import *  # noqa: E402, F403
 from .pool import *  # noqa: E402, F403
 from .shape import *  # noqa: E402, F403

@@ -25,7 +25,17 @@ from .lazy import (
     LazyModuleMixin,
 )
 from .linear import Flatten, Identity, Linear, Unflatten
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .parameter import Parameter
@@ -66,6 +76,7 @@ __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -84,8 +95,11 @@ __all__ = [
     "Flatten",
     "FlattenedConv2d",
     "GELU",
+    "HuberLoss",
     "Identity",
     "IncompatibleKeys",
+    "KLDivLoss",
+    "L1Loss",
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
     "LazyBatchNorm3d",
@@ -116,6 +130,7 @@ __all__ = [
     "RemovableHandle",
     "Sequential",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "SpatiallySeparableConv2d",
     "StateDictError",
@@ -126,4 +141,5 @@ __all__ = [
     "functional",
     "init",
     "separable_factors",
+    "utils",
 ]

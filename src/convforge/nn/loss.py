@@ -1,4 +1,5 @@
-"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss (as torch's).
+"""Loss layers as torch's: CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss, BCELoss,
+L1Loss, SmoothL1Loss, HuberLoss, KLDivLoss.
 
 Class weights and ``pos_weight`` are registered as buffers, as in torch, so they follow
 ``double()`` and appear in ``state_dict()`` when given.
@@ -10,7 +11,17 @@ from .. import functional as F
 from ..autograd.tensor import Tensor, as_tensor
 from .module import Module
 
-__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss"]
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "NLLLoss",
+    "SmoothL1Loss",
+]
 
 
 class _Loss(Module):
@@ -98,3 +109,63 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(
             input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross-entropy of probabilities; see ``F.binary_cross_entropy``.
+
+    Shape: input and target (*), same shape, input in [0, 1]; ``weight`` broadcasts to the input.
+    """
+
+    def forward(self, input, target) -> Tensor:
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``mean(|input - target|)``. Shape: input and target (*), same shape."""
+
+    def forward(self, input, target) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below ``beta``, linear above; see ``F.smooth_l1_loss``. Shape: input and target (*)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input, target) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic below ``delta``, ``delta``-sloped linear above; see ``F.huber_loss``. Shape: (*)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input, target) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence of ``target`` from log-probabilities ``input``; see ``F.kl_div``.
+
+    ``reduction='batchmean'`` (the KL divergence per sample) is accepted besides torch's others.
+    Shape: input and target (*), same shape.
+    """
+
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+    ) -> None:
+        if reduction == "batchmean" and size_average is None and reduce is None:
+            Module.__init__(self)
+            self.reduction = reduction
+        else:
+            super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
