@@ -73,8 +73,8 @@ def assert_max_pool_matches(ours, theirs, dtype=np.float64) -> None:
     """Values are input elements, so equal exactly (NaN and -inf included), and so are
     indices; gradients add up where windows overlap, so they agree to round-off (unless
     torch's is unusable, see :func:`window_reads_no_input`)."""
-    np.testing.assert_array_equal(ours[0].data, theirs[0].detach().numpy())
-    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())
+    np.testing.assert_array_equal(ours[0].array, theirs[0].detach().numpy())
+    np.testing.assert_array_equal(ours[1].array, theirs[1].numpy())
     if theirs[2] is not None:
         assert_close(ours[2], theirs[2], dtype)
 
@@ -196,7 +196,7 @@ def test_max_pool_window_entirely_in_padding_gives_minus_inf_and_torch_index(rng
     x = np.array([[[5.0]]])
     ours, theirs = run_both("max_pool", 1, x, rng, 2, 1, 1, 2, return_indices=True)
     assert_max_pool_matches(ours, theirs)
-    assert not ours[2].data.any()  # the window reads no input cell
+    assert not ours[2].array.any()  # the window reads no input cell
 
 
 def test_max_pool_indices_are_a_non_differentiable_int64_tensor(rng):
@@ -304,8 +304,8 @@ def test_adaptive_max_pool_propagates_nan_as_torch(rng):
     x = rng.standard_normal((1, 1, 5, 5))
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
     ours, theirs = run_both("adaptive_max_pool", 2, x, rng, 2, return_indices=True)
-    np.testing.assert_array_equal(ours[0].data, theirs[0].detach().numpy())
-    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())
+    np.testing.assert_array_equal(ours[0].array, theirs[0].detach().numpy())
+    np.testing.assert_array_equal(ours[1].array, theirs[1].numpy())
 
 
 @pytest.mark.parametrize("name", ["adaptive_avg_pool", "adaptive_max_pool"])
@@ -341,7 +341,7 @@ def test_max_unpool_of_max_pool_matches_torch(n, kernel, stride, padding, output
     x = make_input(rng, (2, 3, *SPATIAL[n]))
     pooled, indices = cf_fn("max_pool", n)(x, kernel, stride, padding, return_indices=True)
     pooled_t, indices_t = torch_fn("max_pool", n)(to_torch(x), kernel, stride, padding, return_indices=True)
-    ours_in = cf.tensor(pooled.data, requires_grad=True)
+    ours_in = cf.tensor(pooled.array, requires_grad=True)
     theirs_in = to_torch(pooled, requires_grad=True)
     ours = cf_fn("max_unpool", n)(ours_in, indices, kernel, stride, padding, output_size)
     theirs = torch_fn("max_unpool", n)(theirs_in, indices_t, kernel, stride, padding, output_size)
@@ -359,11 +359,13 @@ def test_max_unpool_of_max_pool_puts_each_maximum_back_and_zeros_elsewhere(n, rn
     restored = cf_fn("max_unpool", n)(pooled, indices, 2, output_size=SPATIAL[n]).data
     assert restored.shape == x.shape
     flat_restored, flat_x = restored.reshape(2, 3, -1), x.reshape(2, 3, -1)
-    flat_indices = indices.data.reshape(2, 3, -1)
+    flat_indices = indices.array.reshape(2, 3, -1)
     np.testing.assert_array_equal(
-        np.take_along_axis(flat_restored, flat_indices, -1), pooled.data.reshape(2, 3, -1)
+        np.take_along_axis(flat_restored, flat_indices, -1), pooled.array.reshape(2, 3, -1)
     )
-    np.testing.assert_array_equal(np.take_along_axis(flat_x, flat_indices, -1), pooled.data.reshape(2, 3, -1))
+    np.testing.assert_array_equal(
+        np.take_along_axis(flat_x, flat_indices, -1), pooled.array.reshape(2, 3, -1)
+    )
     elsewhere = np.ones(flat_restored.shape, dtype=bool)
     np.put_along_axis(elsewhere, flat_indices, False, -1)
     assert not flat_restored[elsewhere].any()
@@ -396,7 +398,7 @@ def test_max_unpool_accepts_unbatched_input(rng):
 def test_max_unpool_raises_iff_torch_raises(change, error, rng):
     pooled, indices = F.max_pool2d(make_input(rng, (2, 3, 6, 6)), 2, return_indices=True)
     change = dict(change)
-    raw = (indices.data + change.pop("indices_offset", 0)).astype(change.pop("indices_dtype", np.int64))
+    raw = (indices.array + change.pop("indices_offset", 0)).astype(change.pop("indices_dtype", np.int64))
     if change.pop("indices_crop", False):
         raw = raw[:, :, :2]
     theirs = torch_raises(lambda: TF.max_unpool2d(to_torch(pooled), torch.from_numpy(raw), 2, **change))
@@ -447,7 +449,7 @@ def test_pooling_passes_gradcheck(name, rng):
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_max_unpool_passes_gradcheck(n, rng):
     pooled, indices = cf_fn("max_pool", n)(rng.standard_normal(GRADCHECK_SHAPES[n]), 2, return_indices=True)
-    x = cf.tensor(pooled.data, requires_grad=True)
+    x = cf.tensor(pooled.array, requires_grad=True)
     # non-overlapping windows: with repeated indices the scatter keeps one write, but the
     # gather of the backward (as torch's) feeds every duplicate
     size = GRADCHECK_SHAPES[n][2:]
@@ -668,3 +670,52 @@ def test_exhaustive_max_and_avg_pool_match_torch(case, spatial, rng):
         else:
             assert_close(ours[0], theirs[0])
             assert_close(ours[2], theirs[2])
+
+
+# --------------------------------------------------------------------------------------
+# the compiled loops: their parallel path and the NumPy fallback give the same answers
+# --------------------------------------------------------------------------------------
+def test_large_pools_take_the_parallel_path_and_still_match_torch(rng):
+    from convforge.kernels import pool_loops
+
+    x = make_input(rng, (2, 8, 180, 190), "ties", dtype=np.float32)
+    assert x.size >= pool_loops.PARALLEL_CELLS
+    ours, theirs = run_both("max_pool", 2, x, rng, 3, 2, 1, return_indices=True)
+    assert_max_pool_matches(ours, theirs, np.float32)
+    ours, theirs = run_both("avg_pool", 2, x, rng, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+    assert_close(ours[0], theirs[0], np.float32)
+    assert_close(ours[2], theirs[2], np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_numpy_fallback_pools_agree_with_the_compiled_loops(n, dtype, rng, monkeypatch):
+    from convforge.kernels import pool_loops
+
+    x = make_input(rng, (2, 3, *SPATIAL[n]), "ties", dtype=dtype)
+    x[0, 0].flat[1] = np.nan
+    calls = [
+        ("max_pool", {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "return_indices": True}),
+        ("max_pool", {"kernel_size": 2, "ceil_mode": True, "return_indices": True}),
+        (
+            "avg_pool",
+            {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+        ),
+    ]
+    grad = rng.standard_normal(x.shape).astype(dtype)
+    for name, kwargs in calls:
+        results = []
+        for compiled in (True, False):
+            monkeypatch.setattr(pool_loops, "supports", lambda a, c=compiled: c)
+            xt = cf.tensor(x, requires_grad=True)
+            out = cf_fn(name, n)(xt, **kwargs)
+            y, indices = out if isinstance(out, tuple) else (out, None)
+            y.backward(grad[tuple(slice(0, s) for s in y.shape)])
+            results.append(
+                (np.asarray(y), None if indices is None else np.asarray(indices), np.asarray(xt.grad))
+            )
+        (y1, i1, g1), (y2, i2, g2) = results
+        np.testing.assert_array_equal(y1, y2)
+        if i1 is not None:
+            np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_allclose(g1, g2, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-12)

@@ -11,6 +11,10 @@ keeps a value when ``value > best or isnan(value)``, starting from ``best = -inf
 window's first tap inside the input. Hence the index of the *first* maximum, of the *last* NaN
 when the window holds one (NaN propagates), and of the first tap inside the input when every
 value is ``-inf``. Indices are flat positions in each (n, c) plane of the unpadded input.
+
+Max and average pooling run as the compiled loops of :mod:`.pool_loops` (torch's kernels
+written out) for float32/float64 when Numba is present; the NumPy window code here is the
+fallback and computes the same values and indices.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from functools import reduce
 import numpy as np
 
 from ..spec import PoolSpec, adaptive_bounds
+from . import pool_loops
 from .windows import accumulate_windows, crop, window_view, zero_pad
 
 
@@ -94,12 +99,14 @@ def _first_inside_taps(spec: PoolSpec, origins: list[np.ndarray]) -> np.ndarray:
     return np.ravel_multi_index(np.ix_(*skipped), spec.kernel_size)
 
 
-def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Max pooling with torch's indices.
+def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling with torch's indices (compiled loops where Numba handles the dtype).
 
     Shape: x (N, C, *in) -> values (N, C, *out), indices (N, C, *out) int64 flat positions in
-    each (n, c) plane of ``x``, taps (N, C, *out) flat kernel taps (for the backward).
+    each (n, c) plane of ``x``.
     """
+    if pool_loops.supports(x):
+        return pool_loops.max_pool(x, spec)
     n_batch, channels = x.shape[:2]
     windows = _windows(x, spec, -np.inf)
     # (N, C, *out, K): one row per window, taps in C order
@@ -109,24 +116,30 @@ def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray, np.
     # all -inf: the first hit may be a padding tap; torch keeps its first tap inside the input
     taps = np.where(np.isneginf(values), _first_inside_taps(spec, origins), taps)
     indices = _input_index(origins, taps, spec.kernel_size, spec.dilation, spec.in_shape[2:])
-    return values, indices, taps
+    return values, indices
 
 
-def max_pool_backward(grad: np.ndarray, taps: np.ndarray, spec: PoolSpec) -> np.ndarray:
-    """Route each output gradient to its window's maximum.
+def _reads_input(spec: PoolSpec) -> np.ndarray:
+    """``(*out)`` bool: whether a window has a tap inside the input (dilation and padding
+    can put every tap of a window in the padding)."""
+    per_dim = []
+    for origin, i, k, d in zip(_window_origins(spec), spec.in_shape[2:], spec.kernel_size, spec.dilation):
+        first = origin + (-(np.minimum(origin, 0) // d)) * d
+        per_dim.append((first < np.minimum(origin + (k - 1) * d + 1, i)).astype(np.int8))
+    return _outer(per_dim).astype(bool)  # as 0/1 ints: np.ix_ reads boolean arrays as masks
 
-    Per-tap one-hot columns ``cols[n, c, t, o] = grad[n, c, o] if taps[n, c, o] == t`` are
-    added back with col2im, so cells shared by overlapping windows add up.
 
-    Shape: grad, taps (N, C, *out) -> (N, C, *in).
+def max_pool_backward(grad: np.ndarray, indices: np.ndarray, spec: PoolSpec) -> np.ndarray:
+    """Route each output gradient to its window's maximum, adding up in output order where
+    windows share a cell (as torch); a window that reads no input passes nothing on.
+
+    Shape: grad, indices (N, C, *out) -> (N, C, *in).
     """
-    n_batch, channels = grad.shape[:2]
-    nd, taps_total = spec.ndim, math.prod(spec.kernel_size)
-    tap_ids = np.arange(taps_total).reshape(taps_total, *(1,) * nd)
-    # (N, C, K, *out); np.where, not a product: a NaN/inf gradient must not leak to other taps
-    cols = np.where(taps[:, :, None] == tap_ids, grad[:, :, None], np.zeros((), grad.dtype))
-    cols = cols.reshape(n_batch, channels, *spec.kernel_size, *spec.out_spatial)
-    return _add_back(cols, spec)
+    if pool_loops.supports(grad):
+        return pool_loops.max_pool_backward(grad, indices, spec)
+    kept = np.where(_reads_input(spec), grad, np.zeros((), grad.dtype))
+    total = _scatter_add(kept, np.where(_reads_input(spec), indices, 0), math.prod(spec.in_shape[2:]))
+    return total.reshape(*grad.shape[:2], *spec.in_shape[2:])
 
 
 # --------------------------------------------------------------------------------------
@@ -156,6 +169,8 @@ def _avg_divisor(spec: PoolSpec, dtype) -> np.ndarray:
 
 def avg_pool(x: np.ndarray, spec: PoolSpec) -> np.ndarray:
     """Average pooling. Shape: (N, C, *in) -> (N, C, *out)."""
+    if pool_loops.supports(x):
+        return pool_loops.avg_pool(x, spec)
     windows = _windows(x, spec, 0.0)
     total = windows.sum(axis=tuple(range(-spec.ndim, 0)))
     return total / _avg_divisor(spec, x.dtype)
@@ -166,6 +181,8 @@ def avg_pool_backward(grad: np.ndarray, spec: PoolSpec) -> np.ndarray:
 
     Shape: grad (N, C, *out) -> (N, C, *in).
     """
+    if pool_loops.supports(grad):
+        return pool_loops.avg_pool_backward(grad, spec)
     n_batch, channels = grad.shape[:2]
     share = grad / _avg_divisor(spec, grad.dtype)
     share = share.reshape(n_batch, channels, *(1,) * spec.ndim, *spec.out_spatial)

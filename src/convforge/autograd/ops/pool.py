@@ -13,16 +13,16 @@ from ..function import Function
 
 
 class MaxPool(Function):
-    """Max pooling over a ``PoolSpec``; the argmax taps are kept to route the gradient."""
+    """Max pooling over a ``PoolSpec``; the argmax indices are kept to route the gradient."""
 
     def forward(self, x, spec: PoolSpec, indices_out: list):
         self.spec = spec.with_batch(x.shape[0])
-        y, indices, self.taps = pool.max_pool(x, self.spec)
-        indices_out.append(indices)
+        y, self.indices = pool.max_pool(x, self.spec)
+        indices_out.append(self.indices)
         return y
 
     def backward(self, g):
-        return pool.max_pool_backward(g, self.taps, self.spec), None, None
+        return pool.max_pool_backward(g, self.indices, self.spec), None, None
 
 
 class AvgPool(Function):
