@@ -16,13 +16,13 @@ RTOL = {np.float64: 1e-10, np.float32: 2e-5}
 
 def to_torch(array, requires_grad: bool = False) -> torch.Tensor:
     """A torch tensor holding a copy of ``array`` (ndarray or cf.Tensor)."""
-    data = array.data if isinstance(array, cf.Tensor) else np.asarray(array)
+    data = array.array if isinstance(array, cf.Tensor) else np.asarray(array)
     return torch.tensor(np.array(data), requires_grad=requires_grad)
 
 
 def assert_close(actual, expected, dtype=np.float64, rtol: float | None = None) -> None:
     """Compare to the oracle relative to the oracle's scale (robust to values near 0)."""
-    actual = actual.data if isinstance(actual, cf.Tensor) else np.asarray(actual)
+    actual = actual.array if isinstance(actual, cf.Tensor) else np.asarray(actual)
     if isinstance(expected, torch.Tensor):
         expected = expected.detach().numpy()
     expected = np.asarray(expected)

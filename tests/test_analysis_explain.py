@@ -57,7 +57,7 @@ def test_explain_value_equals_the_convolution_everywhere(stride, padding, dilati
     x = rng.standard_normal((4, 6, 7))
     w = rng.standard_normal((4, 4 // groups, 3, 2))
     b = rng.standard_normal(4)
-    y = F.conv2d(x, w, b, stride, padding, dilation, groups, padding_mode=mode).data
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups, padding_mode=mode).array
     for index in [(0, 0, 0), (3, -1, -1), (1, 1, 2 % y.shape[2])]:
         e = explain(x, w, index, b, stride, padding, dilation, groups, mode)
         expected = y[tuple(i % s for i, s in zip(index, y.shape))]
@@ -67,10 +67,10 @@ def test_explain_value_equals_the_convolution_everywhere(stride, padding, dilati
 
 def test_explain_works_in_1d_and_3d(rng):
     x1, w1 = rng.standard_normal((1, 9)), rng.standard_normal((1, 1, 3))
-    y1 = F.conv1d(x1, w1, None, 2, 1, 2).data
+    y1 = F.conv1d(x1, w1, None, 2, 1, 2).array
     assert explain(x1, w1, (0, 2), stride=2, padding=1, dilation=2).value == pytest.approx(y1[0, 2])
     x3, w3 = rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((1, 2, 2, 2, 2))
-    y3 = F.conv3d(x3, w3, None, 1, 1).data
+    y3 = F.conv3d(x3, w3, None, 1, 1).array
     assert explain(x3, w3, (0, 1, 2, 3), padding=1).value == pytest.approx(y3[0, 1, 2, 3])
 
 

@@ -121,7 +121,7 @@ def test_conv_transpose_toeplitz_matches_torch(
     )
     assert_close(matrix @ x.ravel(), expected.numpy().ravel())
     ours = CONV_T[n](x, w, None, stride, padding, output_padding, groups, dilation)
-    assert_close(matrix @ x.ravel(), ours.data.ravel())
+    assert_close(matrix @ x.ravel(), ours.array.ravel())
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
@@ -129,7 +129,7 @@ def test_toeplitz_handles_padding_modes(mode, rng):
     x = rng.standard_normal((2, 5, 6))
     w = rng.standard_normal((3, 2, 3, 3))
     matrix = toeplitz(w, x.shape, stride=(1, 2), padding=(1, 2), padding_mode=mode)
-    expected = F.conv2d(x, w, None, (1, 2), (1, 2), padding_mode=mode).data
+    expected = F.conv2d(x, w, None, (1, 2), (1, 2), padding_mode=mode).array
     assert_close(matrix @ x.ravel(), expected.ravel())
 
 
@@ -186,7 +186,7 @@ def test_im2col_view_times_weight_is_the_convolution_and_equals_unfold(rng):
     x = rng.standard_normal((3, 7, 6))
     w = rng.standard_normal((4, 3, 3, 2))
     patches = im2col_view(x, (3, 2), stride=2, padding=1, dilation=(1, 2))
-    expected = F.conv2d(x, w, None, 2, 1, (1, 2)).data
+    expected = F.conv2d(x, w, None, 2, 1, (1, 2)).array
     assert_close(w.reshape(4, -1) @ patches, expected.reshape(4, -1))
     unfolded = torch_F.unfold(to_torch(x[None]), (3, 2), (1, 2), 1, 2)[0]
     assert_close(patches, unfolded)

@@ -59,16 +59,16 @@ def test_leaf_gradients_accumulate_across_backward_calls():
     a = cf.tensor([1.0, -2.0], requires_grad=True)
     (a * a).sum().backward()
     (a * 3).sum().backward()
-    np.testing.assert_allclose(a.grad.data, [2.0 + 3.0, -4.0 + 3.0])
+    np.testing.assert_allclose(a.grad.array, [2.0 + 3.0, -4.0 + 3.0])
 
 
 def test_retain_graph_allows_a_second_backward_through_the_same_graph():
     a = cf.tensor([1.0, 2.0], requires_grad=True)
     y = (a.exp() * a).sum()
     y.backward(retain_graph=True)
-    first = a.grad.data.copy()
+    first = a.grad.array.copy()
     y.backward()
-    np.testing.assert_allclose(a.grad.data, 2 * first)
+    np.testing.assert_allclose(a.grad.array, 2 * first)
 
 
 def test_second_backward_without_retain_graph_raises():
@@ -85,7 +85,7 @@ def test_backward_of_a_non_scalar_needs_a_gradient():
     with pytest.raises(RuntimeError, match="scalar"):
         y.backward()
     y.backward(np.array([1.0, 10.0], dtype=np.float32))
-    np.testing.assert_allclose(a.grad.data, [3.0, 30.0])
+    np.testing.assert_allclose(a.grad.array, [3.0, 30.0])
 
 
 def test_backward_of_a_tensor_without_grad_raises():
@@ -97,7 +97,7 @@ def test_gradient_of_a_shared_subexpression_adds_up():
     a = cf.tensor([0.5, -1.5], dtype=np.float64, requires_grad=True)
     b = a * a
     (b * a + b).sum().backward()  # d/da (a^3 + a^2) = 3a^2 + 2a
-    np.testing.assert_allclose(a.grad.data, 3 * a.data**2 + 2 * a.data)
+    np.testing.assert_allclose(a.grad.array, 3 * a.array**2 + 2 * a.array)
 
 
 def test_only_inputs_that_require_grad_get_a_gradient():
@@ -105,7 +105,7 @@ def test_only_inputs_that_require_grad_get_a_gradient():
     b = cf.tensor([3.0, 4.0])
     (a * b).sum().backward()
     assert b.grad is None
-    np.testing.assert_allclose(a.grad.data, b.data)
+    np.testing.assert_allclose(a.grad.array, b.array)
 
 
 def test_retain_grad_keeps_the_gradient_of_an_intermediate():
@@ -113,8 +113,8 @@ def test_retain_grad_keeps_the_gradient_of_an_intermediate():
     b = a * 2
     b.retain_grad()
     (b * b).sum().backward()
-    np.testing.assert_allclose(b.grad.data, 2 * b.data)
-    np.testing.assert_allclose(a.grad.data, 8 * a.data)
+    np.testing.assert_allclose(b.grad.array, 2 * b.array)
+    np.testing.assert_allclose(a.grad.array, 8 * a.array)
 
 
 def test_a_deep_chain_of_5000_ops_does_not_hit_the_recursion_limit():
@@ -124,7 +124,7 @@ def test_a_deep_chain_of_5000_ops_does_not_hit_the_recursion_limit():
     for _ in range(5000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(a.grad.data, [1.0001**5000] * 2, rtol=1e-10)
+    np.testing.assert_allclose(a.grad.array, [1.0001**5000] * 2, rtol=1e-10)
     del y  # freeing the chain must not recurse either
 
 
@@ -185,7 +185,7 @@ def test_tensor_copies_its_data():
     source = np.zeros(3)
     t = cf.tensor(source)
     source[0] = 1.0
-    assert t.data[0] == 0.0
+    assert t.array[0] == 0.0
 
 
 def test_explicit_dtype_wins():
@@ -325,7 +325,7 @@ OPS = {
     "getitem repeated advanced index": (lambda a: a[[0, 2, 0, 0]], [normal(3, 2)]),
     "getitem two advanced indices": (lambda a: a[[0, 1, 1], [2, 2, 0]], [normal(2, 3)]),
     "getitem slice and advanced": (lambda a: a[:, [1, 1, 0]], [normal(2, 3)]),
-    "getitem boolean mask": (lambda a: a[a.data > 0], [normal(3, 4)]),
+    "getitem boolean mask": (lambda a: a[a.array > 0], [normal(3, 4)]),
     "getitem None and Ellipsis": (lambda a: a[None, ..., 1], [normal(2, 3)]),
     "getitem tensor index": (lambda a: a[cf.tensor(np.array([2, 0, 2]))], [normal(4)]),
     "flip": (lambda a: a.flip((0, 2)), [normal(2, 3, 2)]),

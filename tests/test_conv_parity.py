@@ -333,9 +333,9 @@ def test_fpad_order_padding_reads_last_dimension_first(rng):
     # (left, right, top, bottom) = (2, 0, 0, 1): width grows by 2, height by 1
     y = F.conv2d(x, w, padding=(2, 0, 0, 1))
     assert y.shape == (1, 1, 5, 7)
-    assert np.all(y.data[0, 0, :, :2] == 0)
-    assert np.all(y.data[0, 0, -1, :] == 0)
-    assert_close(y.data[0, 0, :4, 2:], x[0, 0] * w[0, 0, 0, 0])
+    assert np.all(y.array[0, 0, :, :2] == 0)
+    assert np.all(y.array[0, 0, -1, :] == 0)
+    assert_close(y.array[0, 0, :4, 2:], x[0, 0] * w[0, 0, 0, 0])
 
 
 MODE_CASES = [
@@ -446,7 +446,7 @@ def test_conv_on_empty_batch_matches_torch(rng, case, algorithm):
     ours, theirs = compare_with_torch(rng, case, algorithm)
     assert ours[0].shape == (0, case.c_out, *(2,) * n)
     assert_all_close(ours, theirs)
-    assert not np.any(ours[2].data)  # no samples, no weight gradient
+    assert not np.any(ours[2].array)  # no samples, no weight gradient
 
 
 def test_conv_accepts_numpy_arrays_and_tensors_alike(rng):
@@ -454,7 +454,7 @@ def test_conv_accepts_numpy_arrays_and_tensors_alike(rng):
     from_arrays = F.conv2d(x, w, b, padding=1)
     from_tensors = F.conv2d(cf.tensor(x), cf.tensor(w), cf.tensor(b), padding=1)
     assert isinstance(from_arrays, cf.Tensor)
-    np.testing.assert_array_equal(from_arrays.data, from_tensors.data)
+    np.testing.assert_array_equal(from_arrays.array, from_tensors.array)
 
 
 def test_conv_computes_only_requested_gradients(rng):
@@ -496,11 +496,11 @@ def test_true_convolution_matches_scipy_convolve_valid(rng):
     image = rng.standard_normal((7, 9))
     kernel = rng.standard_normal((3, 4))
     y = F.conv2d(image[None, None], kernel[None, None], flip=True)
-    assert_close(y.data[0, 0], scipy.signal.convolve(image, kernel, mode="valid"))
+    assert_close(y.array[0, 0], scipy.signal.convolve(image, kernel, mode="valid"))
     # and plain conv2d is scipy's correlation, so the flag really changes the result
     y_corr = F.conv2d(image[None, None], kernel[None, None])
-    assert_close(y_corr.data[0, 0], scipy.signal.correlate(image, kernel, mode="valid"))
-    assert not np.allclose(y.data, y_corr.data)
+    assert_close(y_corr.array[0, 0], scipy.signal.correlate(image, kernel, mode="valid"))
+    assert not np.allclose(y.array, y_corr.array)
 
 
 # --------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_conv_transpose_d2l_2x2_input_with_3x3_kernel_gives_4x4(rng):
     expected = np.zeros((4, 4))
     for i, j in itertools.product(range(2), range(2)):
         expected[i : i + 3, j : j + 3] += x[0, 0, i, j] * w[0, 0]
-    assert_close(y.data[0, 0], expected)
+    assert_close(y.array[0, 0], expected)
 
 
 # --------------------------------------------------------------------------------------
@@ -231,14 +231,14 @@ def test_conv_transpose_output_size_may_include_batch_and_channels(rng):
     short = F.conv_transpose1d(x, w, b, stride=2, output_size=(8,))
     full = F.conv_transpose1d(x, w, b, stride=2, output_size=(2, 4, 8))
     assert short.shape == full.shape == (2, 4, 8)
-    np.testing.assert_array_equal(short.data, full.data)
+    np.testing.assert_array_equal(short.array, full.array)
 
 
 def test_conv_transpose_output_size_equals_the_matching_output_padding(rng):
     x, w, b = Case((3, 3), (3, 3), stride=3).arrays(rng)
     by_size = F.conv_transpose2d(x, w, b, stride=3, output_size=(9, 11))
     by_padding = F.conv_transpose2d(x, w, b, stride=3, output_padding=(0, 2))
-    np.testing.assert_array_equal(by_size.data, by_padding.data)
+    np.testing.assert_array_equal(by_size.array, by_padding.array)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
@@ -308,7 +308,7 @@ def test_conv_transpose_is_the_adjoint_of_conv(
     # the transposed conv maps the conv's output space back onto its input space
     gx = CF_CONV_T[n](gy, w, output_size=spatial, **kwargs)
     assert gx.shape == x.shape
-    np.testing.assert_allclose(np.vdot(y.data, gy), np.vdot(x, gx.data), rtol=1e-12)
+    np.testing.assert_allclose(np.vdot(y.array, gy), np.vdot(x, gx.array), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -332,7 +332,7 @@ def test_true_transposed_convolution_equals_the_flipped_kernel(rng, n):
     flipped = np.flip(w, axis=tuple(range(2, 2 + n))).copy()
     y = CF_CONV_T[n](x, w, b, flip=True, **case.arguments)
     assert_close(y, TORCH_CONV_T[n](to_torch(x), to_torch(flipped), to_torch(b), **case.arguments))
-    assert not np.allclose(y.data, CF_CONV_T[n](x, w, b, **case.arguments).data)
+    assert not np.allclose(y.array, CF_CONV_T[n](x, w, b, **case.arguments).data)
 
 
 # --------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_chunks_smaller_than_the_halo_are_merged_and_exact(client, rng, chunk):
     x = rng.standard_normal((1, 2, 40, 33))
     w = rng.standard_normal((3, 2, 7, 7))
     y = cfd.conv(da.from_array(x, chunks=(1, 1, chunk, 17)), w, None, 1, "same", 3, 1, "reflect")
-    expected = F.conv2d(x, w, None, 1, "same", 3, padding_mode="reflect").data
+    expected = F.conv2d(x, w, None, 1, "same", 3, padding_mode="reflect").array
     assert y.chunks[1] == (3,)  # channels whole
     assert min(y.chunks[2][:-1], default=19) >= 18  # each chunk holds its neighbour's halo
     algorithm = in_memory_algorithm(x.shape, w.shape, 1, "same", 3, 1, "reflect")
@@ -118,7 +118,7 @@ def test_a_forced_algorithm_runs_in_every_block(client, rng, algorithm):
     y = cfd.conv(
         da.from_array(x, chunks=(1, 3, 6, 5)), w, None, 2, "same", 1, 1, "circular", algorithm=algorithm
     )
-    expected = F.conv2d(x, w, None, 2, "same", padding_mode="circular", algorithm=algorithm).data
+    expected = F.conv2d(x, w, None, 2, "same", padding_mode="circular", algorithm=algorithm).array
     assert_same_as_in_memory(client.compute(y).result(), expected, algorithm)
 
 
@@ -131,7 +131,7 @@ def test_blocks_whose_im2col_columns_pass_the_workspace_limit_run_gemm(client, r
     assert _memory_bounded("im2col", spec, (30, 30), 8) == "gemm"
     assert _memory_bounded("im2col", spec, (10, 10), 8) == "im2col"
     y = cfd.conv(da.from_array(x, chunks=30), w, padding="same", padding_mode="reflect")
-    expected = F.conv2d(x, w, padding="same", padding_mode="reflect", algorithm="gemm").data
+    expected = F.conv2d(x, w, padding="same", padding_mode="reflect", algorithm="gemm").array
     np.testing.assert_array_equal(client.compute(y).result(), expected)
 
 
@@ -145,8 +145,8 @@ def test_unbatched_and_plain_images(client, rng):
     yc = cfd.conv(da.from_array(image[None], chunks=(1, 8, 8)), many, padding=1)
     assert y1.shape == (30, 26) and y5.shape == (5, 30, 26) and yc.shape == (5, 30, 26)
     r1, r5, rc = client.compute([y1, y5, yc], sync=True)
-    assert_same_as_in_memory(r1, F.conv2d(image[None], one, padding="same", padding_mode="replicate").data[0])
-    assert_same_as_in_memory(r5, F.conv2d(image[None], many, padding=1).data)
+    assert_same_as_in_memory(r1, F.conv2d(image[None], one, padding="same", padding_mode="replicate").array[0])
+    assert_same_as_in_memory(r5, F.conv2d(image[None], many, padding=1).array)
     assert_same_as_in_memory(rc, r5)
 
 
@@ -155,7 +155,7 @@ def test_float32_and_a_tensor_weight(client, rng):
     w = cf.tensor(rng.standard_normal((2, 2, 5, 5)).astype(np.float32))
     y = cfd.conv(da.from_array(x, chunks=(1, 2, 9, 9)), w, padding="same", padding_mode="reflect")
     assert y.dtype == np.float32
-    expected = F.conv2d(x, w, padding="same", padding_mode="reflect").data
+    expected = F.conv2d(x, w, padding="same", padding_mode="reflect").array
     np.testing.assert_allclose(client.compute(y).result(), expected, rtol=0, atol=1e-5)
 
 
@@ -188,7 +188,7 @@ def test_separable_filter_and_a_volume_kernel(client, rng):
     v_expected = F.conv3d(volume[None, None], kernel[None, None], padding="same", padding_mode="replicate")
     r, rv = client.compute([y, v], sync=True)
     assert_same_as_in_memory(r, expected)
-    assert_same_as_in_memory(rv, v_expected.data[0, 0])
+    assert_same_as_in_memory(rv, v_expected.array[0, 0])
 
 
 def test_predict_over_batch_chunks(client, rng):
@@ -200,7 +200,7 @@ def test_predict_over_batch_chunks(client, rng):
     y = cfd.predict(model, da.from_array(samples, chunks=(7, 1, 8, 8)), batch_size=16)
     assert y.shape == (50, 10) and y.chunks[0] == (16, 16, 16, 2)
     with cf.no_grad():
-        expected = model(cf.tensor(samples)).data
+        expected = model(cf.tensor(samples)).array
     np.testing.assert_allclose(client.compute(y).result(), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -400,7 +400,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_result_is_exact(client, rng
     algorithm = "gemm" if "gemm" in select.ALGORITHMS else "im2col"
     y = cfd.conv(noise, w, padding="same", padding_mode="reflect", algorithm=algorithm)  # made on the workers
     x = noise.compute(scheduler="threads")
-    expected = F.conv2d(x, w, padding="same", padding_mode="reflect", algorithm=algorithm).data
+    expected = F.conv2d(x, w, padding="same", padding_mode="reflect", algorithm=algorithm).array
     pids = client.run(os.getpid)
     victim = sorted(pids)[0]
     future = client.compute(y)

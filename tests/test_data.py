@@ -245,8 +245,8 @@ def test_loader_length_and_batches_in_order(batch_size, drop_last, expected):
     batches = list(loader)
     assert len(loader) == len(batches) == expected
     if batches:
-        images = np.concatenate([b[0].data for b in batches])
-        np.testing.assert_array_equal(images, dataset.tensors[0].data[: len(images)])
+        images = np.concatenate([b[0].array for b in batches])
+        np.testing.assert_array_equal(images, dataset.tensors[0].array[: len(images)])
         assert all(isinstance(t, cf.Tensor) for b in batches for t in b)
         assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int64
         assert batches[0][0].shape == (min(batch_size, 50), 1, 8, 8)
@@ -257,8 +257,8 @@ def test_loader_collates_user_datasets_like_tensor_datasets():
     fast = list(DataLoader(TensorDataset(images[:20], labels[:20]), batch_size=8, shuffle=True, seed=1))
     slow = list(DataLoader(PairDataset(images[:20], labels[:20]), batch_size=8, shuffle=True, seed=1))
     for (fx, fy), (sx, sy) in zip(fast, slow):
-        np.testing.assert_array_equal(fx.data, sx.data)
-        np.testing.assert_array_equal(fy.data, sy.data)
+        np.testing.assert_array_equal(fx.array, sx.array)
+        np.testing.assert_array_equal(fy.array, sy.array)
         assert sx.dtype == np.float32 and sy.dtype == np.int64
 
 
@@ -266,7 +266,7 @@ def test_shuffle_is_reproducible_with_a_seed_and_new_every_epoch():
     dataset = TensorDataset(np.arange(40), np.arange(40))
 
     def epochs(loader, n=3):
-        return [np.concatenate([b[0].data for b in loader]) for _ in range(n)]
+        return [np.concatenate([b[0].array for b in loader]) for _ in range(n)]
 
     first, second = (
         epochs(DataLoader(dataset, 8, shuffle=True, seed=7)),
@@ -284,10 +284,10 @@ def test_shuffle_is_reproducible_with_a_seed_and_new_every_epoch():
 def test_loader_accepts_a_numpy_generator():
     dataset = TensorDataset(np.arange(10))
     a = np.concatenate(
-        [b[0].data for b in DataLoader(dataset, 4, shuffle=True, generator=np.random.default_rng(5))]
+        [b[0].array for b in DataLoader(dataset, 4, shuffle=True, generator=np.random.default_rng(5))]
     )
     b = np.concatenate(
-        [b[0].data for b in DataLoader(dataset, 4, shuffle=True, generator=np.random.default_rng(5))]
+        [b[0].array for b in DataLoader(dataset, 4, shuffle=True, generator=np.random.default_rng(5))]
     )
     np.testing.assert_array_equal(a, b)
 
@@ -324,7 +324,7 @@ def test_subset_selects_and_loads_in_batches():
     subset = Subset(dataset, [7, 2, 5])
     assert len(subset) == 3 and int(subset[0][0]) == 70
     ((values, labels),) = list(DataLoader(subset, batch_size=3))
-    np.testing.assert_array_equal(values.data, [70, 20, 50])
+    np.testing.assert_array_equal(values.array, [70, 20, 50])
     with pytest.raises(ValueError, match=r"indices must be in \[-10, 10\)"):
         Subset(dataset, [10])
     with pytest.raises(TypeError, match="1-D sequence of ints"):

@@ -95,11 +95,11 @@ def test_cuda_is_refused_clearly_in_this_release(call):
 
 def test_a_refused_move_leaves_the_module_unchanged():
     layer = cf.nn.Linear(2, 2)
-    before = layer.weight.data.copy()
+    before = layer.weight.array.copy()
     with pytest.raises(cf.DeviceUnavailableError):
         layer.to("cuda", cf.float64)
     assert layer.weight.dtype == np.float32
-    np.testing.assert_array_equal(layer.weight.data, before)
+    np.testing.assert_array_equal(layer.weight.array, before)
 
 
 def test_module_to_casts_and_accepts_torch_forms():

@@ -112,7 +112,7 @@ def test_loaded_checkpoint_resumes_training_exactly(trained):
     load_checkpoint(path, fresh, fresh_optimizer)
     assert train_steps(fresh, fresh_optimizer, 3, seed=1) == expected
     for ours, theirs in zip(fresh.parameters(), model.parameters()):
-        np.testing.assert_array_equal(ours.data, theirs.data)
+        np.testing.assert_array_equal(ours.array, theirs.array)
 
 
 def test_checkpoint_is_one_npz_at_exactly_the_path_with_a_json_header(trained):
@@ -291,7 +291,7 @@ def _outputs_match(cf_model, torch_model):
     torch_model.eval()
     with torch.no_grad():
         expected = torch_model(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(cf_model(cf.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cf_model(cf.tensor(x)).array, expected, rtol=1e-5, atol=1e-5)
 
 
 def _train_torch_batchnorm(torch_model):

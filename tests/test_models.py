@@ -249,10 +249,10 @@ def _twins(name):
     ours, theirs = make_ours(), make_torch().double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     for p in ours.parameters():
-        p.data = p.data.astype(np.float64)
+        p.array = p.array.astype(np.float64)
     for _, buffer in ours.named_buffers():
         if buffer is not None and np.issubdtype(buffer.dtype, np.floating):
-            buffer.data = buffer.data.astype(np.float64)
+            buffer.array = buffer.array.astype(np.float64)
     return ours, theirs, in_shape, out_shape
 
 
@@ -300,8 +300,8 @@ def test_model_gradient_reaches_every_parameter(name, rng):
     model(cf.tensor(rng.standard_normal(in_shape), dtype=np.float32)).sum().backward()
     for key, p in model.named_parameters():
         assert p.grad is not None, key
-        assert np.all(np.isfinite(p.grad.data)), key
-        assert np.any(p.grad.data != 0), key
+        assert np.all(np.isfinite(p.grad.array)), key
+        assert np.any(p.grad.array != 0), key
 
 
 def test_resnet18_has_torchvision_parameter_count():

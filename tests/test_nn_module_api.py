@@ -88,7 +88,7 @@ def test_state_dict_round_trips_and_holds_copies(nets):
     state = net.state_dict()
     assert all(isinstance(v, np.ndarray) for v in state.values())
     saved = state["heads.cls.weight"].copy()
-    net.heads["cls"].weight.data += 1  # training after the snapshot
+    net.heads["cls"].weight.array += 1  # training after the snapshot
     np.testing.assert_array_equal(state["heads.cls.weight"], saved)
     fresh = build_net(cf.nn).double()
     result = fresh.load_state_dict(state)
@@ -153,7 +153,7 @@ def test_load_state_dict_non_strict_reports_keys(nets):
 def test_torch_loads_convforge_state_dict(nets, rng):
     net, _ = nets
     for param in net.parameters():
-        param.data[...] = rng.standard_normal(param.shape)
+        param.array[...] = rng.standard_normal(param.shape)
     reference = build_net(torch.nn).double()
     reference.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
     net.eval()
@@ -261,7 +261,7 @@ def test_module_without_forward_says_so():
 def test_deepcopy_gives_an_independent_module(nets):
     net, _ = nets
     clone = copy.deepcopy(net)
-    clone.bn.weight.data += 1
+    clone.bn.weight.array += 1
     assert not np.array_equal(clone.bn.weight.numpy(), net.bn.weight.numpy())
 
 

@@ -192,8 +192,8 @@ def test_batchnorm_running_stats_follow_torch_over_steps(momentum, rng):
 
 def test_batchnorm_eval_uses_running_stats_and_leaves_them():
     bn = cf.nn.BatchNorm1d(2).double().eval()
-    bn.running_mean.data[...] = [1.0, -1.0]
-    bn.running_var.data[...] = [4.0, 1.0]
+    bn.running_mean.array[...] = [1.0, -1.0]
+    bn.running_var.array[...] = [4.0, 1.0]
     y = bn(cf.tensor(np.array([[3.0, 0.0], [1.0, -1.0]])))
     np.testing.assert_allclose(y.numpy(), [[1.0, 1.0], [0.0, 0.0]], atol=1e-5)
     np.testing.assert_array_equal(bn.running_mean.numpy(), [1.0, -1.0])

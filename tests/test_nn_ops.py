@@ -46,7 +46,7 @@ GRADCHECK_CASES = {
     ),
     "cat": (lambda a, b: cf.cat([a, b, a], dim=1), [(2, 3), (2, 1)]),
     "stack": (lambda a, b: cf.stack([a, b], dim=-1), [(2, 3), (2, 3)]),
-    "where": (lambda a, b: cf.where(a.data > 0, a, b), [(3, 4), (4,)]),
+    "where": (lambda a, b: cf.where(a.array > 0, a, b), [(3, 4), (4,)]),
     "maximum": (lambda a, b: cf.maximum(a, b), [(3, 4), (1, 4)]),
     "minimum": (lambda a, b: cf.minimum(a, b), [(3, 4), (3, 1)]),
     "var": (lambda a: a.var(dim=1), [(3, 4)]),

@@ -231,7 +231,7 @@ def test_grouped_conv_then_shuffle_mixes_groups():
     x = np.zeros((1, 4, 3, 3))
     x[0, 0] = 1.0  # signal only in group 0 of 2
     conv = cf.nn.Conv2d(4, 4, 1, groups=2, bias=False)
-    conv.weight.data[...] = 1.0
+    conv.weight.array[...] = 1.0
     plain = conv(conv(cf.tensor(x, dtype=np.float32)))
     shuffled = conv(cf.nn.ChannelShuffle(2)(conv(cf.tensor(x, dtype=np.float32))))
     assert not plain.numpy()[0, 2:].any()

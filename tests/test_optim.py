@@ -62,7 +62,7 @@ def train(lib, make_optimizer, make_scheduler=None, groups=None, seed=0, steps=S
         if scheduler is not None:
             scheduler.step()
             lrs.append(list(scheduler.get_last_lr()))
-    return np.array(losses), [np.array(p.detach().numpy() if lib == "torch" else p.data) for p in params], lrs
+    return np.array(losses), [np.array(p.detach().numpy() if lib == "torch" else p.array) for p in params], lrs
 
 
 def case_id(value) -> str:
@@ -265,7 +265,7 @@ def test_state_dict_round_trip_resumes_training_exactly(name, options):
     losses += run(restored, batches[10:])
     np.testing.assert_array_equal(losses, full[0])
     for ours, expected in zip(params, full[1]):
-        np.testing.assert_array_equal(ours.data, expected)
+        np.testing.assert_array_equal(ours.array, expected)
 
 
 def _torch_state(state_dict):
@@ -305,7 +305,7 @@ def test_state_dict_interoperates_with_torch(name, options, direction):
     optimizer = getattr(libs[first], name)(params[first], **options)
     run(first, optimizer, batches[:10])
     for src, dst in zip(params[first], params[second]):  # carry the weights over
-        data = src.detach().numpy() if first == "torch" else src.data
+        data = src.detach().numpy() if first == "torch" else src.array
         if second == "torch":
             with torch.no_grad():
                 dst.copy_(torch.from_numpy(data.copy()))
@@ -362,7 +362,7 @@ def test_zero_grad(set_to_none):
     if set_to_none:
         assert p.grad is None
     else:
-        np.testing.assert_array_equal(p.grad.data, np.zeros(3))
+        np.testing.assert_array_equal(p.grad.array, np.zeros(3))
 
 
 def test_parameters_without_grad_are_skipped():
@@ -370,7 +370,7 @@ def test_parameters_without_grad_are_skipped():
     optimizer = cf.optim.Adam([p, q], lr=0.1)
     (p * p).sum().backward()
     optimizer.step()
-    np.testing.assert_array_equal(q.data, np.ones(2))
+    np.testing.assert_array_equal(q.array, np.ones(2))
     assert q not in optimizer.state and p in optimizer.state
 
 
@@ -386,7 +386,7 @@ def test_step_calls_closure_and_returns_its_loss():
 
     loss = optimizer.step(closure)
     assert loss.item() == 9.0
-    np.testing.assert_allclose(p.data, [1.5])
+    np.testing.assert_allclose(p.array, [1.5])
 
 
 def test_float32_parameters_stay_float32():

@@ -67,7 +67,7 @@ def test_pad_constant_fills_with_value(rng):
     x = rng.standard_normal((1, 2, 3))
     y = F.pad(x, (2, 1), value=-7.5)
     assert_close(y, TF.pad(to_torch(x), (2, 1), value=-7.5))
-    assert np.all(y.data[..., :2] == -7.5)
+    assert np.all(y.array[..., :2] == -7.5)
 
 
 def test_pad_keeps_float32(rng):
@@ -127,8 +127,8 @@ def test_relu_matches_torch(rng, dtype):
 def test_relu_gradient_at_zero_is_zero_as_in_torch():
     x = np.array([-1.0, 0.0, 2.0])
     ours, theirs = forward_and_grad(np.random.default_rng(0), F.relu, TF.relu, x)
-    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())
-    assert ours[1].data[1] == 0.0
+    np.testing.assert_array_equal(ours[1].array, theirs[1].numpy())
+    assert ours[1].array[1] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -139,14 +139,14 @@ def test_channel_shuffle_matches_torch(rng, shape, groups):
     ours, theirs = forward_and_grad(
         rng, lambda t: F.channel_shuffle(t, groups), lambda t: TF.channel_shuffle(t, groups), x
     )
-    np.testing.assert_array_equal(ours[0].data, theirs[0].detach().numpy())
-    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())
+    np.testing.assert_array_equal(ours[0].array, theirs[0].detach().numpy())
+    np.testing.assert_array_equal(ours[1].array, theirs[1].numpy())
 
 
 def test_channel_shuffle_interleaves_the_groups():
     x = np.arange(6.0).reshape(1, 6, 1)
     # groups (0,1,2) and (3,4,5) -> 0,3,1,4,2,5
-    np.testing.assert_array_equal(F.channel_shuffle(x, 2).data.ravel(), [0, 3, 1, 4, 2, 5])
+    np.testing.assert_array_equal(F.channel_shuffle(x, 2).array.ravel(), [0, 3, 1, 4, 2, 5])
 
 
 @pytest.mark.parametrize(

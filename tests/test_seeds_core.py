@@ -13,7 +13,7 @@ from convforge.spec import effective_kernel_size
 def corr2d(x, k):
     """d2l's corr2d: 2-D cross-correlation of one channel, written with conv2d."""
     x, k = np.asarray(x, dtype=np.float32), np.asarray(k, dtype=np.float32)
-    return F.conv2d(x[None, None], k[None, None]).data[0, 0]
+    return F.conv2d(x[None, None], k[None, None]).array[0, 0]
 
 
 def test_corr2d_of_the_3x3_example_gives_19_25_37_43():
@@ -63,13 +63,13 @@ def test_transposed_conv_of_a_2x2_input_with_a_3x3_kernel_gives_4x4():
     for i in range(2):
         for j in range(2):
             expected[i : i + 3, j : j + 3] += x[i, j] * k
-    np.testing.assert_array_equal(y.data[0, 0], expected)
+    np.testing.assert_array_equal(y.array[0, 0], expected)
 
 
 def test_convolution_equals_correlation_with_the_flipped_kernel(rng):
     x = rng.standard_normal((6, 7)).astype(np.float32)
     k = rng.standard_normal((3, 2)).astype(np.float32)
-    true_conv = F.conv2d(x[None, None], k[None, None], flip=True).data[0, 0]
+    true_conv = F.conv2d(x[None, None], k[None, None], flip=True).array[0, 0]
     np.testing.assert_allclose(true_conv, corr2d(x, k[::-1, ::-1]), rtol=1e-6, atol=1e-6)
     assert not np.allclose(true_conv, corr2d(x, k))
 
@@ -115,6 +115,6 @@ def test_a_dilated_kernel_spans_its_effective_size(rng, k, d):
     w = rng.standard_normal((1, 1, k))
     y = F.conv1d(x, w, dilation=d)
     assert y.shape == (1, 1, 1)
-    np.testing.assert_allclose(y.data[0, 0, 0], np.dot(x[0, 0, ::d], w[0, 0]), rtol=1e-12)
+    np.testing.assert_allclose(y.array[0, 0, 0], np.dot(x[0, 0, ::d], w[0, 0]), rtol=1e-12)
     with pytest.raises(ValueError, match="kernel"):
         F.conv1d(x[..., :-1], w, dilation=d)

@@ -229,9 +229,9 @@ def test_unfold_and_fold_pass_gradcheck_in_2d(rng):
         (lambda x: F.unfold(x, 6), ValueError, "sliding blocks"),
         (lambda x: F.unfold(x, 2.5), TypeError, "kernel_size"),
         (lambda x: F.unfold(x.astype(np.int64), 2), TypeError, "input"),
-        (lambda x: F.fold(F.unfold(x, 2).data, (5, 5), 3), ValueError, "divisible"),
-        (lambda x: F.fold(F.unfold(x, 2).data, (6, 5), 2), ValueError, "sliding blocks"),
-        (lambda x: F.fold(F.unfold(x, 2).data, 0, 2), ValueError, "output_size"),
+        (lambda x: F.fold(F.unfold(x, 2).array, (5, 5), 3), ValueError, "divisible"),
+        (lambda x: F.fold(F.unfold(x, 2).array, (6, 5), 2), ValueError, "sliding blocks"),
+        (lambda x: F.fold(F.unfold(x, 2).array, 0, 2), ValueError, "output_size"),
         (lambda x: F.fold(x, (5, 5), 2), ValueError, "input"),
     ],
 )

@@ -109,7 +109,7 @@ def test_printed_output_values_are_the_library_convolution():
     rng = np.random.default_rng(3)
     x = rng.integers(0, 4, (5, 5)).astype(float)
     w = rng.integers(-1, 3, (3, 3)).astype(float)
-    expected = cf.nn.functional.conv2d(x[None, None], w[None, None], None, 2, 1).data[0, 0]
+    expected = cf.nn.functional.conv2d(x[None, None], w[None, None], None, 2, 1).array[0, 0]
     assert animation.values.tolist() == expected.tolist()
 
 

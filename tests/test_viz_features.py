@@ -43,7 +43,7 @@ def step_image(height: int = 12, width: int = 12, edge: int = 6) -> np.ndarray:
 def edge_detector() -> cf.nn.Module:
     """One conv layer with two 1x2 kernels: [[-1, 1]] (rising edges) and [[1, -1]]."""
     conv = cf.nn.Conv2d(1, 2, (1, 2), bias=False)
-    conv.weight.data[...] = np.array([[[[-1.0, 1.0]]], [[[1.0, -1.0]]]], np.float32)
+    conv.weight.array[...] = np.array([[[[-1.0, 1.0]]], [[[1.0, -1.0]]]], np.float32)
     return cf.nn.Sequential(conv)
 
 
@@ -54,7 +54,7 @@ def test_feature_maps_are_the_outputs_of_every_conv_layer(rng):
     maps = feature_maps(model, image)
     assert [(name, m.shape) for name, m in maps] == [("features.0", (6, 16, 16)), ("features.3", (16, 8, 8))]
     conv = model.features[0]
-    expected = cf.nn.functional.conv2d(image[None], conv.weight, conv.bias, padding=2).data[0]
+    expected = cf.nn.functional.conv2d(image[None], conv.weight, conv.bias, padding=2).array[0]
     np.testing.assert_allclose(maps[0][1], expected, rtol=1e-5, atol=1e-6)
     assert model.training  # the mode is restored
 
@@ -72,7 +72,7 @@ def edge_figure(tmp_path):
     model = edge_detector()
     image = step_image()
     maps = feature_maps(model, image)
-    figure = plot_features(image, model[0].weight.data, maps, tmp_path / "f.png")
+    figure = plot_features(image, model[0].weight.array, maps, tmp_path / "f.png")
     pixels = np.asarray(Image.open(tmp_path / "f.png").convert("RGB"))
     return figure, pixels, maps
 
@@ -152,9 +152,9 @@ def edge_lenet(tmp_path):
     """A LeNet checkpoint as 'convforge train' writes it, first kernel = rising-edge detector."""
     model = models.LeNet5(num_classes=10, in_channels=1, input_size=16)
     conv = model.features[0]
-    conv.weight.data[...] = 0.0
-    conv.weight.data[0, 0, 2, 2:4] = (-1.0, 1.0)  # output (i, j) = x[i, j + 1] - x[i, j]
-    conv.bias.data[...] = 0.0
+    conv.weight.array[...] = 0.0
+    conv.weight.array[0, 0, 2, 2:4] = (-1.0, 1.0)  # output (i, j) = x[i, j + 1] - x[i, j]
+    conv.bias.array[...] = 0.0
     metadata = {"model": "lenet", "in_channels": 1, "input_size": 16, "num_classes": 10}
     metadata |= {"mean": 0.0, "std": 1.0, "upscale": 1}
     path = io.save_checkpoint(tmp_path / "model.npz", model, metadata=metadata)
@@ -173,7 +173,7 @@ def test_features_command_draws_the_edge_where_the_image_has_it(edge_lenet, tmp_
     model = models.LeNet5(input_size=16)
     io.load_checkpoint(checkpoint, model)
     maps = feature_maps(model, step_image(16, 16, 8))
-    figure = plot_features(step_image(16, 16, 8), model.features[0].weight.data, maps, title="x")
+    figure = plot_features(step_image(16, 16, 8), model.features[0].weight.array, maps, title="x")
     assert sorted(k for k in figure.boxes if k[0] == 1) == [(1, c) for c in range(6)]
     assert sorted(k for k in figure.boxes if k[0] == 2) == [(2, c) for c in range(16)]
     assert pixels.shape[:2] == (figure.image.height, figure.image.width)
