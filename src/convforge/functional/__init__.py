@@ -11,6 +11,8 @@ Families:
 * :mod:`.pool`        max/avg/adaptive pools, max_unpool, unfold, fold
 * :mod:`.shape`       pad, channel_shuffle
 * :mod:`.activation`  relu, leaky_relu, gelu, sigmoid, tanh, softmax, log_softmax, dropout
+* :mod:`.activation_extra`  hardtanh, relu6, hardsigmoid, hardswish, silu, softplus, mish, elu,
+  selu, celu, logsigmoid, softsign, tanhshrink, threshold, hard/softshrink, glu, softmin, prelu
 * :mod:`.affine`      linear
 * :mod:`.norm`        batch_norm
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
@@ -26,12 +28,13 @@ operand helpers from ``._common``; then add the module to the import list below 
 
 from __future__ import annotations
 
-from . import activation, affine, conv, loss, loss_extra, norm, pool, shape
+from . import activation, activation_extra, affine, conv, loss, loss_extra, norm, pool, shape
 
 # captured before the star imports: a family module may share its name with one of its functions
-_FAMILIES = (activation, affine, conv, loss, loss_extra, norm, pool, shape)
+_FAMILIES = (activation, activation_extra, affine, conv, loss, loss_extra, norm, pool, shape)
 
 from .activation import *  # noqa: E402, F403
+from .activation_extra import *  # noqa: E402, F403
 from .affine import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403

@@ -1,0 +1,214 @@
+"""More activations, composed from the differentiable elementwise ops (tinygrad style).
+
+Each function is written in terms of ``relu``/``clamp``/``exp``/``log``/``sigmoid``/
+``tanh``/``where``, so its gradient comes from theirs; the branches that are not taken
+are fed clamped arguments, so that an ``exp`` on the unused side never overflows into
+a ``0 * inf = nan`` gradient. ``inplace=`` is accepted with torch's default and, as
+``relu`` here, never writes into the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ._common import _float_tensor, _tensor
+from .activation import softmax
+
+__all__ = [
+    "celu",
+    "elu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "selu",
+    "silu",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+]
+
+# the SELU constants of Klambauer et al. (2017), as torch
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _number(op: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{op}: {name} must be a number, but got {name}={value!r}")
+    return float(value)
+
+
+def _clip_open(x: Tensor, low: float, high: float) -> Tensor:
+    """``clamp(x, low, high)`` whose gradient is 1 only strictly inside (low, high), as torch's
+    hardtanh family (``Tensor.clamp`` passes the gradient at the bounds too)."""
+    a = x.array
+    return x.where((a > low) & (a < high), np.clip(a, low, high).astype(a.dtype, copy=False))
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``clamp(x, min_val, max_val)``; the gradient is 1 strictly inside. Shape: any."""
+    low, high = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ValueError(
+            f"hardtanh: min_val must be <= max_val, but got min_val={min_val}, max_val={max_val}"
+        )
+    return _clip_open(_float_tensor("hardtanh", "input", input), low, high)
+
+
+def relu6(input, inplace: bool = False) -> Tensor:
+    """``min(max(0, x), 6)``. Shape: any."""
+    return _clip_open(_float_tensor("relu6", "input", input), 0.0, 6.0)
+
+
+def hardsigmoid(input, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``, a piecewise-linear sigmoid (MobileNetV3). Shape: any."""
+    x = _float_tensor("hardsigmoid", "input", input)
+    return _clip_open(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6`` (MobileNetV3); gradient 0 at -3 and 1 at 3, as torch. Shape: any."""
+    x = _float_tensor("hardswish", "input", input)
+    return x * _clip_open(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def silu(input, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (also called swish). Shape: any."""
+    x = _float_tensor("silu", "input", input)
+    return x * x.sigmoid()
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``. Shape: any."""
+    x = _float_tensor("softplus", "input", input)
+    beta, limit = _number("softplus", "beta", beta), _number("softplus", "threshold", threshold)
+    scaled = x * beta
+    return x.where(scaled.array > limit, _log1p_exp(scaled) / beta)
+
+
+def _log1p_exp(s: Tensor) -> Tensor:
+    """``log(1 + exp(s))`` without overflow: ``s + log(1 + exp(-s))`` for s > 0, the direct form
+    for s <= 0 (each side fed a clamped argument; the gradient at 0 is sigmoid(0) = 1/2)."""
+    positive = s + ((-s.clamp(min=0.0)).exp() + 1.0).log()
+    return positive.where(s.array > 0, (s.clamp(max=0.0).exp() + 1.0).log())
+
+
+def mish(input, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))`` (Misra, 2019). Shape: any."""
+    x = _float_tensor("mish", "input", input)
+    return x * softplus(x).tanh()
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha (exp(x) - 1)``. Shape: any."""
+    x = _float_tensor("elu", "input", input)
+    alpha = _number("elu", "alpha", alpha)
+    return x.where(x.array > 0, (x.clamp(max=0.0).exp() - 1.0) * alpha)
+
+
+def selu(input, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with the self-normalizing constants of Klambauer et al. Shape: any."""
+    return elu(_float_tensor("selu", "input", input), SELU_ALPHA) * SELU_SCALE
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha (exp(x / alpha) - 1))``. Shape: any."""
+    alpha = _number("celu", "alpha", alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x), but got alpha=0")
+    x = _float_tensor("celu", "input", input)
+    return x.where(x.array > 0, ((x.clamp(max=0.0) / alpha).exp() - 1.0) * alpha)
+
+
+def logsigmoid(input) -> Tensor:
+    """``log(sigmoid(x)) = -log(1 + exp(-x))``, stable for any x. Shape: any."""
+    return -_log1p_exp(-_float_tensor("logsigmoid", "input", input))
+
+
+def softsign(input) -> Tensor:
+    """``x / (1 + |x|)``. Shape: any."""
+    x = _float_tensor("softsign", "input", input)
+    return x / (x.abs() + 1.0)
+
+
+def tanhshrink(input) -> Tensor:
+    """``x - tanh(x)``. Shape: any."""
+    x = _float_tensor("tanhshrink", "input", input)
+    return x - x.tanh()
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``. Shape: any."""
+    x = _tensor("threshold", "input", input)
+    limit, fill = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
+    return x.where(x.array > limit, np.asarray(fill, dtype=x.dtype))
+
+
+def hardshrink(input, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0. Shape: any."""
+    x = _float_tensor("hardshrink", "input", input)
+    lambd = _number("hardshrink", "lambd", lambd)
+    return x.where(np.abs(x.array) > lambd, np.zeros((), dtype=x.dtype))
+
+
+def softshrink(input, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between. Shape: any."""
+    x = _float_tensor("softshrink", "input", input)
+    lambd = _number("softshrink", "lambd", lambd)
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, but got lambd={lambd}")
+    return (x - lambd).relu() - (-x - lambd).relu()
+
+
+def glu(input, dim: int = -1) -> Tensor:
+    """Gated linear unit: split ``dim`` in halves ``a, b`` and return ``a * sigmoid(b)``.
+
+    Shape: (*, 2M, *) -> (*, M, *) along ``dim``.
+    """
+    x = _float_tensor("glu", "input", input)
+    if x.ndim == 0:
+        raise ValueError("glu: input must have at least 1 dimension, but got a 0-d input")
+    axis = dim % x.ndim
+    size = x.shape[axis]
+    if size % 2:
+        raise ValueError(f"glu: halving dimension {dim} needs an even size, but got size {size}")
+    first = (slice(None),) * axis + (slice(0, size // 2),)
+    second = (slice(None),) * axis + (slice(size // 2, size),)
+    return x[first] * x[second].sigmoid()
+
+
+def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x)`` along ``dim``. Shape: any."""
+    x = _float_tensor("softmin", "input", input)
+    return softmax(-x, dim, _stacklevel=_stacklevel + 1, dtype=dtype)
+
+
+def prelu(input, weight) -> Tensor:
+    """``x`` where positive, ``weight * x`` elsewhere; ``weight`` has one slope or one per channel.
+
+    Shape: input (N, C, *), or (*) of fewer than 2 dimensions (one channel, as torch); weight
+    (1,) or (C,), C along dimension 1.
+    """
+    x = _float_tensor("prelu", "input", input)
+    w = _float_tensor("prelu", "weight", weight)
+    if w.ndim != 1:
+        raise ValueError(f"prelu: weight must be 1-D, but got weight of shape {w.shape}")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if w.shape[0] not in (1, channels):
+        raise ValueError(
+            f"prelu: weight must have 1 entry or one per channel ({channels} for input of shape "
+            f"{x.shape}), but got weight of shape {w.shape}"
+        )
+    if w.shape[0] != 1:
+        w = w.reshape(1, channels, *([1] * (x.ndim - 2)))
+    return x.relu() + w * x.clamp(max=0.0)
