@@ -298,18 +298,33 @@ def test_default_collate_handles_scalars_dicts_and_nesting():
     )
     assert batch["x"].shape == (2, 2) and batch["x"].dtype == np.float32
     assert batch["y"].dtype == np.int64 and batch["w"].dtype == np.float64
-    with pytest.raises(TypeError, match="cannot batch samples of type object"):
+    with pytest.raises(
+        TypeError,
+        match="batch must contain tensors, numpy arrays, numbers, dicts or lists; found <class 'object'>",
+    ):
         cf.data.default_collate([object()])
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"batch_size": 0}, ValueError, "batch_size must be a positive int, but got batch_size=0"),
-        ({"batch_size": 2.0}, ValueError, "batch_size"),
+        (
+            {"batch_size": 0},
+            ValueError,
+            "batch_size should be a positive integer value, but got batch_size=0",
+        ),
+        (
+            {"batch_size": 2.0},
+            ValueError,
+            "batch_size should be a positive integer value, but got batch_size=2.0",
+        ),
         ({"seed": 1, "generator": np.random.default_rng()}, ValueError, "seed or generator, not both"),
         ({"seed": "abc"}, TypeError, "seed must be an int"),
-        ({"generator": 3}, TypeError, "generator must be a numpy.random.Generator"),
+        (
+            {"generator": 3},
+            TypeError,
+            "generator must be a convforge.Generator, a numpy.random.Generator or None",
+        ),
     ],
 )
 def test_loader_rejects_bad_arguments(kwargs, error, match):

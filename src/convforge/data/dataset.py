@@ -1,6 +1,8 @@
-"""Datasets as in ``torch.utils.data``: Dataset, TensorDataset, Subset, random_split.
+"""Datasets as in ``torch.utils.data``: Dataset, IterableDataset, TensorDataset, Subset,
+ConcatDataset, ChainDataset and random_split.
 
-A dataset is anything with ``__len__`` and ``__getitem__(i)`` returning one sample. For
+A map-style dataset is anything with ``__len__`` and ``__getitem__(i)`` returning one sample;
+an iterable-style one (:class:`IterableDataset`) yields its samples from ``__iter__``. For
 TensorDatasets (and Subsets of them) :func:`batch_fetcher` fetches a whole batch in one
 fancy-indexing step, which :class:`~convforge.data.DataLoader` uses instead of collating
 samples one by one.
@@ -8,23 +10,99 @@ samples one by one.
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .. import random as cf_random
 from ..autograd import Tensor
 
 
 class Dataset:
-    """Base class of map-style datasets: subclasses define ``__getitem__`` and ``__len__``."""
+    """Base class of map-style datasets: subclasses define ``__getitem__`` and ``__len__``.
+
+    ``a + b`` is ``ConcatDataset([a, b])``, as in torch.
+    """
 
     def __getitem__(self, index: int):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """Base class of iterable-style datasets: subclasses define ``__iter__`` (a stream of samples).
+
+    A DataLoader with workers iterates one copy per worker, as torch does: shard the stream
+    in ``__iter__`` with :func:`~convforge.data.get_worker_info` to avoid duplicates.
+    ``a + b`` is ``ChainDataset([a, b])``.
+    """
+
+    def __iter__(self) -> Iterator:
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The samples of several iterable datasets, one after the other."""
+
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
+        self.datasets = list(datasets)
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset, but got {type(dataset).__name__}"
+                )
+
+    def __iter__(self) -> Iterator:
+        for dataset in self.datasets:
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class ConcatDataset(Dataset):
+    """Map-style datasets joined end to end: index ``i`` runs through each in turn.
+
+    Attributes
+    ----------
+    datasets : list
+    cumulative_sizes : list of int
+        ``cumulative_sizes[k]`` is the total length of ``datasets[: k + 1]``.
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        for dataset in self.datasets:
+            if isinstance(dataset, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int):
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        if index >= len(self):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {len(self)} samples")
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
 
 
 def _array_of(value) -> np.ndarray:
@@ -109,18 +187,21 @@ def batch_fetcher(dataset) -> Callable[[np.ndarray], tuple[np.ndarray, ...]] | N
     return None
 
 
-def _resolve_rng(owner: str, seed, generator) -> np.random.Generator:
+def generator_source(owner: str, seed, generator):
+    """What to draw from, given ``seed=`` (a convforge extension) or torch's ``generator=``.
+
+    A seed becomes a new :class:`~convforge.Generator` seeded with it; a generator is checked
+    and kept; neither gives None: draw from convforge's default generator at the time of the
+    draw, so ``cf.manual_seed`` decides, as torch's global generator does.
+    """
     if seed is not None and generator is not None:
         raise ValueError(f"{owner}: give seed or generator, not both")
-    if generator is not None:
-        if not isinstance(generator, np.random.Generator):
-            raise TypeError(
-                f"{owner}: generator must be a numpy.random.Generator, but got {type(generator).__name__}"
-            )
-        return generator
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"{owner}: seed must be an int or None, but got seed={seed!r}")
-    return np.random.default_rng(seed)
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"{owner}: seed must be an int or None, but got seed={seed!r}")
+        return cf_random.Generator().manual_seed(int(seed))
+    cf_random.resolve_generator(generator, owner)  # the type check
+    return generator
 
 
 def _split_lengths(lengths: Sequence[float], n: int) -> list[int]:
@@ -145,7 +226,7 @@ def _split_lengths(lengths: Sequence[float], n: int) -> list[int]:
 
 
 def random_split(
-    dataset, lengths: Sequence[float], seed: int | None = None, generator: np.random.Generator | None = None
+    dataset, lengths: Sequence[float], generator=None, *, seed: int | None = None
 ) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets.
 
@@ -155,14 +236,17 @@ def random_split(
         The dataset to split.
     lengths : sequence of int or of float
         The sizes (summing to ``len(dataset)``) or fractions (summing to 1) of the parts.
-    seed, generator : optional
-        An int seed or a ``numpy.random.Generator``; the same seed gives the same split.
+    generator : Generator or numpy.random.Generator, optional
+        Draw the permutation from it; by default from convforge's default generator
+        (``cf.manual_seed``), as torch does.
+    seed : int, optional
+        A convforge extension: the same seed always gives the same split.
 
     Returns
     -------
     list of Subset
     """
-    rng = _resolve_rng("random_split", seed, generator)
+    rng = cf_random.resolve_generator(generator_source("random_split", seed, generator), "random_split")
     sizes = _split_lengths(lengths, len(dataset))
     order = rng.permutation(len(dataset))
     bounds = np.cumsum([0, *sizes])

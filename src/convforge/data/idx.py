@@ -131,7 +131,7 @@ def write_idx(path: str | os.PathLike, array) -> None:
     content = header + np.ascontiguousarray(array, dtype=_DTYPES[_CODES[native]]).tobytes()
     path = Path(path)
     if path.suffix == ".gz":
-        content = gzip.compress(content)
+        content = gzip.compress(content, mtime=0)  # the same array always gives the same bytes
     path.write_bytes(content)
 
 
