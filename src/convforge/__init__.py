@@ -40,7 +40,8 @@ from .random import initial_seed, manual_seed
 
 # isort: split
 # the tool layers import the names above from convforge itself, so they come last
-from . import analysis, models, viz
+from . import analysis, models, onnx, viz
+from .io import load, save
 
 __version__ = "0.1.0"
 
@@ -76,11 +77,13 @@ __all__ = [
     "initial_seed",
     "int64",
     "io",
+    "load",
     "manual_seed",
     "maximum",
     "minimum",
     "models",
     "nn",
+    "onnx",
     "no_grad",
     "optim",
     "viz",
@@ -91,6 +94,7 @@ __all__ = [
     "randint",
     "randn",
     "randn_like",
+    "save",
     "set_num_threads",
     "spec",
     "stack",
