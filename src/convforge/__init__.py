@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from . import accelerator, cuda, data, functional, io, nn, optim, spec
+from . import accelerator, cuda, data, functional, io, nn, optim, spec, utils, vision
 from .autograd import Function, Tensor, as_tensor, enable_grad, gradcheck, no_grad, tensor
 from .autograd.routines import (
     arange,
@@ -36,7 +36,7 @@ from .autograd.routines import (
 )
 from .backend import backends, set_num_threads
 from .device import Device, DeviceUnavailableError, cuda_is_available, device
-from .random import initial_seed, manual_seed
+from .random import Generator, initial_seed, manual_seed, seed
 
 # isort: split
 # the tool layers import the names above from convforge itself, so they come last
@@ -54,6 +54,7 @@ __all__ = [
     "Device",
     "DeviceUnavailableError",
     "Function",
+    "Generator",
     "Tensor",
     "accelerator",
     "arange",
@@ -96,9 +97,12 @@ __all__ = [
     "randn_like",
     "save",
     "set_num_threads",
+    "seed",
     "spec",
     "stack",
     "tensor",
+    "utils",
+    "vision",
     "where",
     "zeros",
     "zeros_like",
