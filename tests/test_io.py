@@ -1,4 +1,4 @@
-"""cf.io: checkpoints (one .npz with a JSON header) and PyTorch state-dict interop."""
+"""cf.io: checkpoints (one safetensors file, torch key names), the 0.1 .npz checkpoints, state-dict interop."""
 
 from __future__ import annotations
 
@@ -115,19 +115,48 @@ def test_loaded_checkpoint_resumes_training_exactly(trained):
         np.testing.assert_array_equal(ours.array, theirs.array)
 
 
-def test_checkpoint_is_one_npz_at_exactly_the_path_with_a_json_header(trained):
+def test_checkpoint_is_one_safetensors_file_at_exactly_the_path(trained):
+    from safetensors.numpy import load_file
+
     path, model, _ = trained
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.ckpt"]  # no suffix, no leftovers
-    with np.load(path, allow_pickle=False) as archive:
-        header = json.loads(archive["__header__"].tobytes())
-    assert header == checkpoint_info(path)
-    assert header["format_version"] == 1 and header["convforge_version"] == cf.__version__
-    assert header["architecture"] == {"class": "Sequential", "repr": repr(model)}
-    assert [(p["name"], tuple(p["shape"])) for p in header["parameters"]] == [
+    stored = load_file(str(path))
+    for name, value in model.state_dict().items():  # torch's key names, bare
+        np.testing.assert_array_equal(stored[name], value)
+    assert {k for k in stored if k not in model.state_dict()} == {
+        f"optimizer.state.{i}.{b}" for i in range(8) for b in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    }
+    info = checkpoint_info(path)
+    assert info["format_version"] == 2 and info["convforge_version"] == cf.__version__
+    assert info["architecture"] == {"class": "Sequential", "repr": repr(model)}
+    assert [(p["name"], tuple(p["shape"])) for p in info["parameters"]] == [
         (k, v.shape) for k, v in model.state_dict().items()
     ]
-    assert header["epoch"] == 3 and header["optimizer"]["class"] == "Adam"
+    assert info["epoch"] == 3 and info["optimizer"]["class"] == "Adam"
     assert checkpoint_metadata(path) == {"accuracy": 0.97, "note": "test"}
+
+
+def test_torch_loads_a_model_checkpoint_with_safetensors(tmp_path, trained):
+    from safetensors.torch import load_file
+
+    path, model, _ = trained
+    torch_model = make_torch_net()
+    result = torch_model.load_state_dict(load_file(str(path)), strict=False)  # optimizer keys are extra
+    assert result.missing_keys == [] and all(k.startswith("optimizer.") for k in result.unexpected_keys)
+    _outputs_match(model, torch_model)
+    save_checkpoint(tmp_path / "model-only.safetensors", model)
+    torch_model.load_state_dict(load_file(str(tmp_path / "model-only.safetensors")))  # strict
+    _outputs_match(model, torch_model)
+
+
+def test_cf_load_returns_the_checkpoint_structure(trained):
+    path, model, optimizer = trained
+    loaded = cf.load(path)
+    assert loaded["format"] == "convforge.checkpoint" and loaded["epoch"] == 3
+    assert loaded["optimizer_class"] == "Adam"
+    assert loaded["optimizer"]["param_groups"] == optimizer.state_dict()["param_groups"]
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(loaded["model"][name]), value)
 
 
 def test_model_only_checkpoint(tmp_path):
@@ -148,7 +177,7 @@ def test_saving_over_a_checkpoint_replaces_it(trained):
 
 
 def test_metadata_must_be_json(tmp_path):
-    with pytest.raises(TypeError, match="metadata must hold only JSON values"):
+    with pytest.raises(TypeError, match="metadata must hold only JSON values.*model is a object"):
         save_checkpoint(tmp_path / "m.npz", make_net(), metadata={"model": object()})
     with pytest.raises(TypeError, match="metadata must be a dict"):
         save_checkpoint(tmp_path / "m.npz", make_net(), metadata=[1, 2])
@@ -230,16 +259,19 @@ def test_truncated_checkpoint_is_rejected_and_model_unchanged(trained, keep):
     assert_unchanged(before, model)
 
 
-def test_corrupt_bytes_are_detected(trained):
+@pytest.mark.parametrize("where", [0.2, 0.5, 0.95])
+def test_corrupt_bytes_are_detected_and_model_unchanged(trained, where):
     path, _, _ = trained
     content = bytearray(path.read_bytes())
-    with zipfile.ZipFile(path) as archive:
-        member = archive.getinfo("model/4.weight.npy")
-    middle = member.header_offset + 200  # inside the stored array data
-    content[middle] ^= 0xFF
+    header_end = 8 + int.from_bytes(content[:8], "little")
+    at = header_end + int((len(content) - header_end) * where)  # inside the tensor data
+    content[at] ^= 0xFF
     path.write_bytes(bytes(content))
-    with pytest.raises(ValueError, match="truncated or corrupt"):
-        load_checkpoint(path, make_net())
+    model = make_net(seed=4)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="truncated or corrupt.*CRC-32"):
+        load_checkpoint(path, model)
+    assert_unchanged(before, model)
 
 
 def test_files_that_are_not_checkpoints_are_rejected(tmp_path):
@@ -249,10 +281,13 @@ def test_files_that_are_not_checkpoints_are_rejected(tmp_path):
     np.savez(plain_npz, a=np.ones(3))
     npy = tmp_path / "array.npy"
     np.save(npy, np.ones(3))
+    state_dict = tmp_path / "weights.safetensors"
+    cf.save(make_net().state_dict(), state_dict)
     for path, match in [
         (text, "not a convforge checkpoint"),
-        (plain_npz, "not a convforge checkpoint: an .npz of 1 arrays without a header"),
+        (plain_npz, "not a convforge checkpoint"),
         (npy, "not a convforge checkpoint"),
+        (state_dict, "not a convforge checkpoint: a safetensors file of format None"),
     ]:
         with pytest.raises(ValueError, match=match) as info:
             load_checkpoint(path, make_net())
@@ -261,27 +296,91 @@ def test_files_that_are_not_checkpoints_are_rejected(tmp_path):
         load_checkpoint(tmp_path / "missing.npz", make_net())
 
 
-def _rewrite_header(path, change):
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    header = json.loads(arrays["__header__"].tobytes())
-    change(header)
+def _rewrite_structure(path, change):
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    with safe_open(str(path), framework="numpy") as file:
+        metadata, arrays = file.metadata(), {k: file.get_tensor(k) for k in file.keys()}
+    structure = json.loads(metadata["convforge.structure"])
+    change(structure)
+    metadata["convforge.structure"] = json.dumps(structure)
+    save_file(arrays, str(path), metadata=metadata)
+
+
+def test_newer_format_and_garbled_structure_are_rejected(trained):
+    path, _, _ = trained
+    _rewrite_structure(path, lambda s: s.update(format_version=3))
+    with pytest.raises(ValueError, match="format version 3, but this convforge reads versions up to 2"):
+        load_checkpoint(path, make_net())
+    _rewrite_structure(path, lambda s: s.update(format_version=2, format="something else"))
+    with pytest.raises(ValueError, match="not a convforge checkpoint"):
+        checkpoint_metadata(path)
+    _rewrite_structure(
+        path, lambda s: s.update(format="convforge.checkpoint", model={"0.weight": {"__tensor__": "gone"}})
+    )
+    with pytest.raises(ValueError, match="is corrupt: its structure names a tensor 'gone'"):
+        load_checkpoint(path, make_net())
+
+
+# ---- the .npz checkpoints of convforge 0.1 ----------------------------------------------
+def _save_npz_checkpoint(path, model, optimizer, epoch, metadata):
+    """The version-1 layout exactly as convforge 0.1's save_checkpoint wrote it."""
+    arrays = {f"model/{k}": np.asarray(v) for k, v in model.state_dict().items()}
+    state = {}
+    for index, buffers in optimizer.state_dict()["state"].items():
+        entry = {}
+        for name, value in buffers.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optimizer/{index}/{name}"] = value
+                entry[name] = {"array": f"optimizer/{index}/{name}"}
+            else:
+                entry[name] = value
+        state[str(index)] = entry
+    header = {
+        "format": "convforge.checkpoint",
+        "format_version": 1,
+        "convforge_version": "0.1.0",
+        "architecture": {"class": type(model).__name__, "repr": repr(model)},
+        "parameters": [
+            {"name": k, "shape": list(v.shape), "dtype": v.dtype.str} for k, v in model.state_dict().items()
+        ],
+        "optimizer": {
+            "class": type(optimizer).__name__,
+            "param_groups": optimizer.state_dict()["param_groups"],
+            "state": state,
+        },
+        "epoch": epoch,
+        "metadata": metadata,
+    }
     arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with open(path, "wb") as file:
         np.savez(file, **arrays)
 
 
-def test_newer_format_and_inconsistent_header_are_rejected(trained):
-    path, _, _ = trained
-    _rewrite_header(path, lambda h: h.update(format_version=2))
-    with pytest.raises(ValueError, match="format version 2, but this convforge reads versions up to 1"):
+def test_npz_checkpoints_of_convforge_0_1_still_load_with_a_deprecation_warning(tmp_path):
+    model = make_net()
+    optimizer = cf.optim.Adam(model.parameters(), lr=1e-2)
+    train_steps(model, optimizer, 2)
+    path = tmp_path / "model.npz"
+    _save_npz_checkpoint(path, model, optimizer, 2, {"model": "lenet"})
+    fresh, fresh_optimizer = make_net(seed=6), cf.optim.Adam(make_net(seed=6).parameters())
+    fresh_optimizer = cf.optim.Adam(fresh.parameters())
+    with pytest.warns(DeprecationWarning, match="0.1 .npz checkpoint"):
+        assert load_checkpoint(path, fresh, fresh_optimizer) == {"model": "lenet"}
+    assert_unchanged(snapshot(model, optimizer), fresh, fresh_optimizer)
+    with pytest.warns(DeprecationWarning):
+        assert checkpoint_info(path)["epoch"] == 2
+
+
+def test_truncated_npz_checkpoint_is_rejected(tmp_path):
+    model = make_net()
+    optimizer = cf.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "model.npz"
+    _save_npz_checkpoint(path, model, optimizer, 1, {})
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="not a convforge checkpoint|truncated or corrupt"):
         load_checkpoint(path, make_net())
-    _rewrite_header(path, lambda h: h.update(format_version=1) or h["parameters"][0].update(shape=[9]))
-    with pytest.raises(ValueError, match="is corrupt: model/0.weight"):
-        load_checkpoint(path, make_net())
-    _rewrite_header(path, lambda h: h.update(format="something else"))
-    with pytest.raises(ValueError, match="not a convforge checkpoint"):
-        checkpoint_metadata(path)
 
 
 # ---- PyTorch interop ------------------------------------------------------------------

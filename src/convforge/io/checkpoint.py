@@ -98,7 +98,10 @@ def save_checkpoint(
         )
     from .. import __version__
 
-    safetensors_io.flatten(owner, metadata or {}, key_for=lambda p: "metadata")  # names the user's part
+    try:  # name the user's part when it is the culprit
+        safetensors_io.flatten("metadata", metadata or {}, key_for=lambda p: "metadata")
+    except TypeError as e:
+        raise TypeError(f"{owner}: metadata must hold only JSON values, tensors and arrays: {e}") from e
     structure = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -24,6 +24,7 @@ import math
 import os
 import struct
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 from ..autograd import Tensor
 
 STRUCTURE_KEY = "convforge.structure"
+CHECKSUM_KEY = "convforge.crc32"  # safetensors has no checksum of its own: one CRC-32 per tensor
 MAGIC_CHECK_BYTES = 8
 _TAGS = ("__tensor__", "__array__", "__tuple__", "__dict__")
 # the library's numpy side has no bfloat16; such entries are widened to float32 by hand
@@ -154,9 +156,31 @@ def write_file(path: str | os.PathLike, tree, arrays: dict[str, np.ndarray], ext
     """Write ``arrays`` and the JSON ``tree`` to ``path`` with ``safetensors.numpy.save_file``."""
     from safetensors.numpy import save_file
 
-    metadata = {STRUCTURE_KEY: json.dumps(tree, allow_nan=True)}
+    metadata = file_metadata(tree, arrays)
     metadata.update(extra_metadata or {})
     return atomic_write(Path(path), lambda partial: save_file(arrays, str(partial), metadata=metadata))
+
+
+def _crc32(array: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+
+
+def file_metadata(tree, arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """The metadata convforge writes: the structure and a CRC-32 of every tensor's bytes."""
+    checksums = {key: _crc32(array) for key, array in arrays.items()}
+    return {STRUCTURE_KEY: json.dumps(tree, allow_nan=True), CHECKSUM_KEY: json.dumps(checksums)}
+
+
+def _verify(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    if CHECKSUM_KEY not in metadata:
+        return
+    try:
+        checksums = json.loads(metadata[CHECKSUM_KEY])
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is corrupt: its checksums are not JSON ({e})") from e
+    for key, array in arrays.items():
+        if checksums.get(key) != _crc32(array):
+            raise ValueError(f"{path} is truncated or corrupt: tensor {key!r} fails its CRC-32 check")
 
 
 def looks_like_safetensors(head: bytes) -> bool:
@@ -208,6 +232,7 @@ def read_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str,
             arrays = {key: file.get_tensor(key) for key in keys if key not in wide}
     except SafetensorError as e:
         raise ValueError(f"{path} is truncated or corrupt (safetensors: {e})") from e
+    _verify(path, arrays, metadata)
     if wide:
         arrays.update(_widen_bfloat16(path, wide))
     return arrays, metadata

@@ -59,13 +59,7 @@ def save(obj, f) -> None:
     from safetensors.numpy import save as save_bytes
 
     tree, arrays = safetensors_io.flatten("save", obj)
-    f.write(save_bytes(arrays, metadata={safetensors_io.STRUCTURE_KEY: _json(tree)}))
-
-
-def _json(tree) -> str:
-    import json
-
-    return json.dumps(tree, allow_nan=True)
+    f.write(save_bytes(arrays, metadata=safetensors_io.file_metadata(tree, arrays)))
 
 
 def _load_path(path: Path):
