@@ -15,6 +15,8 @@ Families:
   selu, celu, logsigmoid, softsign, tanhshrink, threshold, hard/softshrink, glu, softmin, prelu
 * :mod:`.affine`      linear
 * :mod:`.norm`        batch_norm
+* :mod:`.normalization`  layer_norm, rms_norm, group_norm, instance_norm, local_response_norm
+* :mod:`.similarity`  normalize, cosine_similarity, pairwise_distance, one_hot
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 * :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
 * :mod:`._common`     the operand helpers the families share (not public)
@@ -28,10 +30,34 @@ operand helpers from ``._common``; then add the module to the import list below 
 
 from __future__ import annotations
 
-from . import activation, activation_extra, affine, conv, loss, loss_extra, norm, pool, shape
+from . import (
+    activation,
+    activation_extra,
+    affine,
+    conv,
+    loss,
+    loss_extra,
+    norm,
+    normalization,
+    pool,
+    shape,
+    similarity,
+)
 
 # captured before the star imports: a family module may share its name with one of its functions
-_FAMILIES = (activation, activation_extra, affine, conv, loss, loss_extra, norm, pool, shape)
+_FAMILIES = (
+    activation,
+    activation_extra,
+    affine,
+    conv,
+    loss,
+    loss_extra,
+    norm,
+    normalization,
+    pool,
+    shape,
+    similarity,
+)
 
 from .activation import *  # noqa: E402, F403
 from .activation_extra import *  # noqa: E402, F403
@@ -41,7 +67,9 @@ from .loss import *  # noqa: E402, F403
 from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
 from .loss_extra import *  # noqa: E402, F403
 from .norm import *  # noqa: E402, F403
+from .normalization import *  # noqa: E402, F403
 from .pool import *  # noqa: E402, F403
 from .shape import *  # noqa: E402, F403
+from .similarity import *  # noqa: E402, F403
 
 __all__ = sorted(name for family in _FAMILIES for name in family.__all__)
