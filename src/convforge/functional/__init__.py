@@ -14,6 +14,7 @@ Families:
 * :mod:`.activation_extra`  hardtanh, relu6, hardsigmoid, hardswish, silu, softplus, mish, elu,
   selu, celu, logsigmoid, softsign, tanhshrink, threshold, hard/softshrink, glu, softmin, prelu
 * :mod:`.affine`      linear
+* :mod:`.dropout_nd`  dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout
 * :mod:`.norm`        batch_norm
 * :mod:`.normalization`  layer_norm, rms_norm, group_norm, instance_norm, local_response_norm
 * :mod:`.similarity`  normalize, cosine_similarity, pairwise_distance, one_hot
@@ -35,6 +36,7 @@ from . import (
     activation_extra,
     affine,
     conv,
+    dropout_nd,
     loss,
     loss_extra,
     norm,
@@ -50,6 +52,7 @@ _FAMILIES = (
     activation_extra,
     affine,
     conv,
+    dropout_nd,
     loss,
     loss_extra,
     norm,
@@ -63,6 +66,7 @@ from .activation import *  # noqa: E402, F403
 from .activation_extra import *  # noqa: E402, F403
 from .affine import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
+from .dropout_nd import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
 from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
 from .loss_extra import *  # noqa: E402, F403

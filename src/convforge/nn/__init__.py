@@ -38,7 +38,7 @@ from .activation import (
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import Dropout
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .lazy import (
     LazyBatchNorm1d,
     LazyBatchNorm2d,
@@ -110,6 +110,7 @@ __all__ = [
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",
+    "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
@@ -130,8 +131,12 @@ __all__ = [
     "CrossEntropyLoss",
     "DepthwiseSeparableConv2d",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
     "DynamicConv2d",
     "ELU",
+    "FeatureAlphaDropout",
     "Flatten",
     "FlattenedConv2d",
     "GELU",
