@@ -25,7 +25,11 @@ class GraphBuilder:
         self.keep: list = []  # the traced tensors stay alive, so their ids stay unique
         self.state_names = {id(t): name for name, t in model.state_dict(keep_vars=True).items()}
         self.state_names.update(
-            {id(t.array): name for name, t in model.state_dict(keep_vars=True).items() if isinstance(t, Tensor)}
+            {
+                id(t.array): name
+                for name, t in model.state_dict(keep_vars=True).items()
+                if isinstance(t, Tensor)
+            }
         )
         self.counter = 0
         self.batch_dynamic = any(0 in axes for axes in dynamic.values())
@@ -106,7 +110,9 @@ class GraphBuilder:
         import onnx
         from onnx import helper, numpy_helper
 
-        initializers = [numpy_helper.from_array(np.ascontiguousarray(a), name) for name, a in self.initializers.items()]
+        initializers = [
+            numpy_helper.from_array(np.ascontiguousarray(a), name) for name, a in self.initializers.items()
+        ]
         inputs = list(self.inputs)
         if not export_params:
             inputs += [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in initializers]
@@ -365,7 +371,10 @@ def _get_item(g, args, kwargs, out):
             raise ValueError(f"export: indexing with {type(item).__name__} has no ONNX translation here")
     name = g.value(x)
     if axes:
-        sliced = [g.ints(v, hint) for v, hint in ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))]
+        sliced = [
+            g.ints(v, hint)
+            for v, hint in ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))
+        ]
         name = g.node("Slice", [name, *sliced])
     if squeeze:
         name = g.node("Squeeze", [name, g.ints(squeeze, "axes")])

@@ -61,9 +61,13 @@ def _as_inputs(args) -> tuple[Tensor, ...]:
     inputs = []
     for i, value in enumerate(args):
         if isinstance(value, dict):
-            raise TypeError("export: keyword inputs (a dict in args) are not supported; pass them positionally")
+            raise TypeError(
+                "export: keyword inputs (a dict in args) are not supported; pass them positionally"
+            )
         if not isinstance(value, (Tensor, np.ndarray)):
-            raise TypeError(f"export: args[{i}] must be a Tensor or an ndarray, but got {type(value).__name__}")
+            raise TypeError(
+                f"export: args[{i}] must be a Tensor or an ndarray, but got {type(value).__name__}"
+            )
         inputs.append(value if isinstance(value, Tensor) else Tensor(value))
     return tuple(inputs)
 
@@ -72,7 +76,9 @@ def _outputs(result) -> tuple[Tensor, ...]:
     outputs = result if isinstance(result, (tuple, list)) else (result,)
     for value in outputs:
         if not isinstance(value, Tensor):
-            raise TypeError(f"export: the model must return Tensors, but it returned a {type(value).__name__}")
+            raise TypeError(
+                f"export: the model must return Tensors, but it returned a {type(value).__name__}"
+            )
     return tuple(outputs)
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from .. import functional as F
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..autograd.routines import maximum, minimum
 from . import onnx_layers as layers
 from . import onnx_ops as ops
 from .onnx_ops import Op
@@ -39,6 +40,14 @@ from .onnx_ops import Op
 MIN_OPSET = 9
 _POOL = {"auto_pad", "kernel_shape", "pads", "strides", "ceil_mode"}
 _ARITH = frozenset()
+_REDUCE = frozenset({"axes", "keepdims", "noop_with_empty_axes"})
+
+
+def _reduce_max(x, axes, keep):
+    for axis in sorted(axes, reverse=True):  # Tensor.max reduces one axis at a time
+        x = x.max(dim=axis, keepdim=keep)
+        x = x[0] if isinstance(x, tuple) else x
+    return x
 
 
 def _relu(inputs, attrs, opset):
@@ -122,7 +131,15 @@ OPS: dict[str, Op] = {
     "Sqrt": Op(frozenset(), run=_unary(lambda t: t.sqrt())),
     "Neg": Op(frozenset(), run=_unary(lambda t: -t)),
     "Abs": Op(frozenset(), run=_unary(lambda t: t.abs())),
-    "ReduceMean": Op(frozenset({"axes", "keepdims", "noop_with_empty_axes"}), run=ops._run_reduce_mean),
+    "ReduceMean": Op(_REDUCE, run=ops._run_reduce(lambda x, axes, keep: x.mean(dim=axes, keepdim=keep), 18)),
+    "ReduceSum": Op(_REDUCE, run=ops._run_reduce(lambda x, axes, keep: x.sum(dim=axes, keepdim=keep), 13)),
+    "ReduceMax": Op(_REDUCE, run=ops._run_reduce(_reduce_max, 18)),
+    "LogSoftmax": Op(frozenset({"axis"}), run=ops._run_log_softmax),
+    "Max": Op(frozenset(), run=ops._variadic(maximum), weights=tuple(range(8))),
+    "Min": Op(frozenset(), run=ops._variadic(minimum), weights=tuple(range(8))),
+    "Pow": Op(frozenset(), run=ops._run_pow, weights=(0,)),
+    "PRelu": Op(frozenset(), run=ops._run_prelu, weights=(1,)),
+    "Expand": Op(frozenset(), run=ops._run_expand),
     "Concat": Op(frozenset({"axis"}), run=ops._run_concat, weights=tuple(range(64))),
     "Flatten": Op(frozenset({"axis"}), run=ops._run_flatten),
     "Reshape": Op(frozenset({"allowzero"}), run=ops._run_reshape),

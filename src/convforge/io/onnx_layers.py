@@ -170,6 +170,14 @@ class _TransposedPadding:
                 pairs.append((large, small) if self.auto_pad == "SAME_LOWER" else (small, large))
         else:
             pairs = list(zip(self.pads[:n], self.pads[n:]))
+        symmetric = all(lo == hi for lo, hi in pairs)
+        if symmetric and all(
+            e < max(s, d) for e, s, d in zip(self.output_padding, self.stride, self.dilation)
+        ):
+            self.layer.padding = tuple(lo for lo, _ in pairs)  # the layer's own arithmetic, as torch's
+            self.layer.output_padding = self.output_padding
+            return self.layer(x)
+        self.layer.padding, self.layer.output_padding = (0,) * n, (0,) * n
         y = self.layer(x)  # (N, C_out, *full)
         sizes = [f - lo - hi + extra for f, (lo, hi), extra in zip(full, pairs, self.output_padding)]
         grow = [max(lo + size - f, 0) for f, (lo, _), size in zip(full, pairs, sizes)]

@@ -284,13 +284,6 @@ def _run_identity(inputs, attrs, opset):
     return inputs[0]
 
 
-def _run_reduce_mean(inputs, attrs, opset):
-    x = inputs[0]
-    axes = _axes(inputs, attrs, opset, 18)
-    axes = tuple(range(x.ndim)) if axes is None else tuple(_axis(a, x.ndim) for a in axes)
-    return x.mean(dim=axes, keepdim=bool(attrs.get("keepdims", 1)))
-
-
 def _run_matmul(inputs, attrs, opset):
     return as_tensor(inputs[0]) @ as_tensor(inputs[1])
 
@@ -303,3 +296,60 @@ def _run_gemm(inputs, attrs, opset):
     if len(inputs) > 2 and inputs[2] is not None:
         y = y + as_tensor(inputs[2]) * attrs.get("beta", 1.0)
     return y
+
+
+def _run_log_softmax(inputs, attrs, opset):
+    x = inputs[0]
+    axis = _axis(attrs.get("axis", 1 if opset < 13 else -1), x.ndim)
+    if opset >= 13:
+        return F.log_softmax(x, dim=axis)
+    rows = int(np.prod(x.shape[:axis], dtype=np.int64))
+    return F.log_softmax(x.reshape(rows, -1), dim=1).reshape(*x.shape)
+
+
+def _variadic(pick):
+    def run(inputs, attrs, opset):
+        result = as_tensor(inputs[0])
+        for item in inputs[1:]:
+            result = pick(result, as_tensor(item))
+        return result
+
+    return run
+
+
+def _run_reduce(method, since: int):
+    def run(inputs, attrs, opset):
+        x = inputs[0]
+        axes = _axes(inputs, attrs, opset, since)
+        if axes is None and attrs.get("noop_with_empty_axes", 0):
+            return x
+        axes = tuple(range(x.ndim)) if axes is None else tuple(_axis(a, x.ndim) for a in axes)
+        return method(x, axes, bool(attrs.get("keepdims", 1)))
+
+    return run
+
+
+def _run_prelu(inputs, attrs, opset):
+    x, slope = inputs[0], as_tensor(inputs[1])
+    if slope.ndim == 1 and x.ndim > 2 and slope.shape[0] == x.shape[1] != x.shape[-1]:
+        slope = slope.reshape(-1, *(1,) * (x.ndim - 2))  # one slope per channel, as torch's PReLU
+    return where(x > 0, x, x * slope)
+
+
+def _run_expand(inputs, attrs, opset):
+    x, shape = inputs[0], ints(inputs[1])
+    target = np.broadcast_shapes(tuple(x.shape), tuple(shape))
+    return as_tensor(x).expand(*target) if is_data(x) else np.broadcast_to(np.asarray(x), target).copy()
+
+
+def _run_pow(inputs, attrs, opset):
+    base, exponent = inputs
+    if not is_data(base) and not is_data(exponent):
+        return np.power(np.asarray(base), np.asarray(exponent))
+    return as_tensor(base) ** (
+        exponent
+        if is_data(exponent)
+        else float(np.asarray(exponent))
+        if np.ndim(exponent) == 0
+        else as_tensor(exponent)
+    )
