@@ -29,7 +29,7 @@ import numpy as np
 
 from ..backend import backends
 from ..spec import ConvSpec
-from . import depthwise, fft, gemm, im2col, reference, winograd
+from . import depthwise, direct, fft, gemm, im2col, reference, winograd
 
 # name -> algorithm (a module, or an object with the same four functions)
 ALGORITHMS: dict[str, ModuleType] = {
@@ -40,6 +40,7 @@ ALGORITHMS: dict[str, ModuleType] = {
     winograd.F4.NAME: winograd.F4,
     fft.NAME: fft,
     depthwise.NAME: depthwise,
+    direct.NAME: direct,
 }
 # fallback order when the rule's choice does not support a spec; the last always does
 PREFERENCE: tuple[str, ...] = (gemm.NAME, im2col.NAME, reference.NAME)
@@ -112,6 +113,8 @@ def rule(spec: ConvSpec, direction: str) -> str:
     - pointwise at stride 1: shift-and-accumulate GEMM (one GEMM per group, nothing copied);
       strided pointwise and every pointwise weight gradient: im2col (OpenBLAS is slow on
       the per-sample GEMMs with a small (Og, Cg) output that ``gemm`` would run);
+    - few channels at stride 1 (at most 8 in and 32 out, one group, 2-D, a plane below
+      256x256: LeNet's 1->6 and 6->16 5x5): the compiled direct kernel, every direction;
     - few channels per group (LeNet, a 3-channel stem, ResNeXt's 4) at small batch: im2col,
       whose single GEMM has the long inner dimension those layers lack; at batch 8 and up
       the grouped GEMMs of ``gemm`` win;
@@ -144,6 +147,9 @@ def rule(spec: ConvSpec, direction: str) -> str:
         return fft.NAME
     if taps == 1:  # pointwise: no copy at stride 1; strided, im2col's column copy is small
         return gemm.NAME if stride_one and direction != "grad_weight" else im2col.NAME
+    few = spec.groups == 1 and c_g <= 8 and spec.out_channels <= 32 and spec.ndim == 2
+    if stride_one and few and math.prod(spec.in_shape[2:]) < 256 * 256:  # LeNet's 1->6, 6->16
+        return direct.NAME  # im2col's thin GEMM and column copy cost more than the work
     if c_g < 16:
         return gemm.NAME if spec.groups > 1 and batch >= 8 else im2col.NAME
     if direction == "grad_input" and math.prod(spec.in_shape[2:]) >= 56 * 56:

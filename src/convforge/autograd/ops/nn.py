@@ -16,6 +16,7 @@ import math
 import numpy as np
 from scipy.special import erf
 
+from ...kernels.threads import matmul
 from ..function import Function
 from .elementwise import unbroadcast
 
@@ -30,7 +31,7 @@ class Linear(Function):
 
     def forward(self, x, w, b):
         self.save_for_backward(x, w)
-        y = x @ w.T  # (*, out) = (*, in) @ (in, out)
+        y = matmul(x, w.T)  # (*, out) = (*, in) @ (in, out); small products on one BLAS thread
         if b is not None:
             y += b
         return y
@@ -38,8 +39,8 @@ class Linear(Function):
     def backward(self, g):
         x, w = self.saved
         g2 = g.reshape(-1, g.shape[-1])  # (M, out)
-        gx = g @ w if self.needs_input_grad[0] else None  # (*, in) = (*, out) @ (out, in)
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None  # (out, in)
+        gx = matmul(g, w) if self.needs_input_grad[0] else None  # (*, in) = (*, out) @ (out, in)
+        gw = matmul(g2.T, x.reshape(-1, x.shape[-1])) if self.needs_input_grad[1] else None  # (out, in)
         gb = g2.sum(axis=0) if self.needs_input_grad[2] else None
         return gx, gw, gb
 
