@@ -18,6 +18,7 @@ Families:
 * :mod:`.norm`        batch_norm
 * :mod:`.normalization`  layer_norm, rms_norm, group_norm, instance_norm, local_response_norm
 * :mod:`.similarity`  normalize, cosine_similarity, pairwise_distance, one_hot
+* :mod:`.resize`      interpolate (every mode), upsample*, pixel_shuffle, pixel_unshuffle
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 * :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
 * :mod:`._common`     the operand helpers the families share (not public)
@@ -42,6 +43,7 @@ from . import (
     norm,
     normalization,
     pool,
+    resize,
     shape,
     similarity,
 )
@@ -58,6 +60,7 @@ _FAMILIES = (
     norm,
     normalization,
     pool,
+    resize,
     shape,
     similarity,
 )
@@ -73,6 +76,7 @@ from .loss_extra import *  # noqa: E402, F403
 from .norm import *  # noqa: E402, F403
 from .normalization import *  # noqa: E402, F403
 from .pool import *  # noqa: E402, F403
+from .resize import *  # noqa: E402, F403
 from .shape import *  # noqa: E402, F403
 from .similarity import *  # noqa: E402, F403
 
