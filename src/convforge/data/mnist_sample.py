@@ -21,6 +21,8 @@ from .idx import load_mnist
 
 #: The ``root`` of the bundled sample in torchvision's layout (``root/MNIST/raw/*-ubyte.gz``).
 MNIST_SAMPLE_ROOT = Path(__file__).resolve().parent / "mnist_sample"
+#: The directory of the four IDX files themselves (what ``load_mnist`` and ``convforge train --data`` read).
+MNIST_SAMPLE_FILES = MNIST_SAMPLE_ROOT / "MNIST" / "raw"
 N_TRAIN, N_TEST = 4000, 1000
 
 
@@ -36,7 +38,6 @@ def mnist_sample() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     Shape:
         ``(4000, 1, 28, 28)``, ``(4000,)``, ``(1000, 1, 28, 28)``, ``(1000,)``.
     """
-    raw = MNIST_SAMPLE_ROOT / "MNIST" / "raw"
-    train_x, train_y = load_mnist(raw, split="train")
-    test_x, test_y = load_mnist(raw, split="test")
+    train_x, train_y = load_mnist(MNIST_SAMPLE_FILES, split="train")
+    test_x, test_y = load_mnist(MNIST_SAMPLE_FILES, split="test")
     return train_x, train_y, test_x, test_y
