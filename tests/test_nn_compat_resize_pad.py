@@ -75,11 +75,13 @@ def test_interpolate_float32_matches_torch(rng, mode):
     assert_close(yc.numpy(), yt.numpy(), dtype=np.float32)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("n", "m"), [(26, 22), (14, 46), (21, 69), (6, 74)])
-def test_nearest_uses_torchs_float32_scale_for_the_source_index(n, m):
-    # these sizes pick a different source index if o * n / m is floored in float64
-    x = np.arange(float(n)).reshape(1, 1, n)
-    assert_close(CF.interpolate(cf.tensor(x), size=m).numpy(), TF.interpolate(to_torch(x), size=m).numpy())
+def test_nearest_floors_the_source_index_in_the_inputs_precision_as_torch(n, m, dtype):
+    # for these sizes, floor(o * n / m) in float32 and in float64 differ at one index
+    x = np.arange(n, dtype=dtype).reshape(1, 1, n)
+    ours = CF.interpolate(cf.tensor(x), size=m).numpy()
+    np.testing.assert_array_equal(ours, TF.interpolate(torch.from_numpy(x), size=m).numpy())
 
 
 def test_interpolate_gradient_passes_gradcheck(rng):

@@ -8,7 +8,7 @@ size ``n``, output size ``m`` and output index ``o``:
 
 * scale ``s = n / m``, or ``1 / scale_factor`` when a scale factor is given (and not
   recomputed); with ``align_corners=True``, ``s = (n - 1) / (m - 1)``;
-* nearest: ``i = min(floor(o s), n - 1)`` (in float32, as torch); nearest-exact:
+* nearest: ``i = min(floor(o s), n - 1)`` (in the input's precision, as torch); nearest-exact:
   ``i = min(floor((o + 0.5) s), n - 1)``;
 * linear: source ``x = s (o + 0.5) - 0.5`` clamped at 0 (``x = s o`` with aligned corners),
   taps ``floor(x)`` and the next one (clamped), weights ``1 - t`` and ``t``, ``t = x - floor(x)``;
@@ -54,11 +54,13 @@ def _scale(n: int, m: int, align_corners: bool, scale_factor: float | None) -> f
     return 1.0 / scale_factor if scale_factor is not None and scale_factor > 0 else n / m
 
 
-def _nearest_matrix(n: int, m: int, scale_factor: float | None, exact: bool) -> np.ndarray:
-    # torch computes the scale and the products in float32
-    scale = np.float32(1.0 / scale_factor) if scale_factor else np.float32(n) / np.float32(m)
-    o = np.arange(m, dtype=np.float32)
-    src = np.floor((o + np.float32(0.5)) * scale if exact else o * scale).astype(np.int64)
+def _nearest_matrix(n: int, m: int, scale_factor: float | None, exact: bool, dtype: np.dtype) -> np.ndarray:
+    """One tap per output; the scale and the products in ``dtype`` (float32 for float32 input,
+    as torch: the float64 floor picks a different index for some sizes, e.g. 26 -> 22)."""
+    one = dtype.type(1)
+    scale = one / dtype.type(scale_factor) if scale_factor else dtype.type(n) / dtype.type(m)
+    o = np.arange(m, dtype=dtype)
+    src = np.floor((o + dtype.type(0.5)) * scale if exact else o * scale).astype(np.int64)
     matrix = np.zeros((m, n))
     matrix[np.arange(m), np.minimum(src, n - 1)] = 1.0
     return matrix
@@ -136,15 +138,16 @@ def axis_matrix(
     n: int, m: int, mode: str, align_corners: bool, scale_factor, antialias: bool, dtype
 ) -> np.ndarray:
     """The (m, n) resampling matrix of one axis for ``mode`` (see the module docstring)."""
+    # torch's "opmath" type: coordinates in float64 for float64 input, float32 otherwise
+    compute = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
     if mode in ("nearest", "nearest-exact"):
-        return _nearest_matrix(n, m, scale_factor, exact=mode == "nearest-exact")
+        return _nearest_matrix(n, m, scale_factor, mode == "nearest-exact", compute)
     if mode == "area":
         return _area_matrix(n, m)
     cubic = mode == "bicubic"
     scale = _scale(n, m, align_corners, scale_factor)
     if antialias:
         return _antialias_matrix(n, m, scale, cubic)
-    compute = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
     return _interp_matrix(n, m, scale, align_corners, cubic, compute)
 
 
