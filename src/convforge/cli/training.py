@@ -78,7 +78,7 @@ def _save_run(args: argparse.Namespace, out: Path, model, optimizer, prepared, h
         "epochs": args.epochs,
         "seconds": history.seconds,
     }
-    checkpoint = out / "model.npz"
+    checkpoint = out / "model.safetensors"
     io.save_checkpoint(checkpoint, model, optimizer, epoch=args.epochs, metadata=metadata)
     viz.plot_curves(history.series(), out / "curves.png")
     matrix = viz.training.confusion_matrix(prepared.test_y, predictions, prepared.num_classes)
@@ -225,14 +225,14 @@ def add_train(commands) -> None:
 
 def add_evaluate(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
-    evaluate.add_argument("checkpoint", metavar="CKPT", help="a model.npz written by 'convforge train'")
+    evaluate.add_argument("checkpoint", metavar="CKPT", help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)")
     evaluate.add_argument("--data", metavar="DIR", help="evaluate on these MNIST IDX files instead")
     evaluate.set_defaults(handler=cmd_evaluate)
 
 
 def add_predict(commands) -> None:
     predict = commands.add_parser("predict", help="classify images with a saved model")
-    predict.add_argument("checkpoint", metavar="CKPT", help="a model.npz written by 'convforge train'")
+    predict.add_argument("checkpoint", metavar="CKPT", help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)")
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
     predict.add_argument(
         "--invert",
