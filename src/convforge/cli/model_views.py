@@ -13,6 +13,13 @@ def _summary_model(name: str, shape: tuple[int, ...], num_classes: int | None):
     """The model ``convforge summary`` describes, built for a ``(C, H, W)`` sample."""
     from .. import models
 
+    if name.endswith(".onnx"):  # an ONNX file: its graph, imported as convforge layers
+        from ..io import load_onnx
+
+        try:
+            return load_onnx(name)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"summary: {error}") from None
     channels, spatial = shape[0], shape[1:]
     if name == "resnet18":
         return models.resnet18(num_classes=num_classes or 1000, in_channels=channels)
@@ -21,10 +28,30 @@ def _summary_model(name: str, shape: tuple[int, ...], num_classes: int | None):
     return models.create(name, num_classes=num_classes or 10, in_channels=channels, input_size=spatial[0])
 
 
+def _summary_model_name(value: str) -> str:
+    from ..models import MODELS
+
+    if value.endswith(".onnx") or value in ("resnet18", *MODELS):
+        return value
+    names = ", ".join(("resnet18", *sorted(MODELS)))
+    raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {names}, or a FILE.onnx)")
+
+
+def _default_summary_shape(name: str) -> tuple[int, ...]:
+    if name.endswith(".onnx"):  # the graph's declared input, unknown sizes as 1
+        from ..io.onnx_import import declared_input_shape
+
+        try:
+            return declared_input_shape(name)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"summary: {error}") from None
+    return (3, 224, 224) if name == "resnet18" else (1, 28, 28)
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from ..analysis import summary
 
-    shape = args.input or ((3, 224, 224) if args.model == "resnet18" else (1, 28, 28))
+    shape = args.input or _default_summary_shape(args.model)
     if len(shape) == 4:
         if shape[0] != 1:
             raise CommandError(
@@ -79,8 +106,8 @@ def add_summary(commands) -> None:
     summary.add_argument(
         "model",
         metavar="MODEL",
-        choices=("resnet18", *sorted(MODELS)),
-        help=f"resnet18 (ImageNet ResNet-18) or one of the zoo: {', '.join(sorted(MODELS))}",
+        type=_summary_model_name,
+        help=f"resnet18 (ImageNet ResNet-18), one of the zoo: {', '.join(sorted(MODELS))}, or a FILE.onnx",
     )
     summary.add_argument(
         "--input",
@@ -104,7 +131,7 @@ def add_features(commands) -> None:
         "output of every 2-D convolution, each map stretched from its minimum (dark) to its maximum "
         "(yellow).",
     )
-    features.add_argument("checkpoint", metavar="CKPT", help="a model.npz written by 'convforge train'")
+    features.add_argument("checkpoint", metavar="CKPT", help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)")
     features.add_argument("image", metavar="IMAGE", help="PNG or JPEG file")
     features.add_argument(
         "--max-maps", type=_positive_int, default=16, help="feature maps shown per layer (default 16)"
