@@ -147,7 +147,7 @@ def make(out: Path) -> None:
     test_digit().save(digit_path, optimize=True)
     with tempfile.TemporaryDirectory() as work:
         convforge("train", "--epochs", 2, "--seed", 0, "--no-progress", "--out", work)
-        checkpoint = Path(work) / "model.npz"
+        checkpoint = Path(work) / "model.safetensors"
         convforge("predict", checkpoint, digit_path)
         convforge("features", checkpoint, digit_path, "-o", images / "features_lenet.png")
 

@@ -24,14 +24,14 @@ def trained(tmp_path_factory):
 
 
 def test_train_reaches_97_percent_on_the_bundled_digits(trained, capsys):
-    code = cli.main(["evaluate", str(trained / "model.npz")])
+    code = cli.main(["evaluate", str(trained / "model.safetensors")])
     assert code == 0
     accuracy = float(re.search(r"accuracy ([\d.]+)%", capsys.readouterr().out).group(1))
     assert accuracy >= 97.0
 
 
 def test_train_writes_checkpoint_and_three_pictures(trained):
-    for name in ("model.npz", "curves.png", "confusion.png", "kernels.png"):
+    for name in ("model.safetensors", "curves.png", "confusion.png", "kernels.png"):
         assert (trained / name).stat().st_size > 0, name
     for name in ("curves.png", "confusion.png", "kernels.png"):
         with Image.open(trained / name) as image:
@@ -56,7 +56,7 @@ def test_predict_classifies_digit_images_from_the_test_set(trained, tmp_path, ca
         path = tmp_path / f"digit{i}.png"
         Image.fromarray(pixels).save(path)
         paths.append(str(path))
-    assert cli.main(["predict", str(trained / "model.npz"), *paths]) == 0
+    assert cli.main(["predict", str(trained / "model.safetensors"), *paths]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     predicted = [int(re.search(r": (\d+) \(probability", line).group(1)) for line in lines]
     assert np.mean(np.array(predicted) == test_y[:20]) >= 0.9
@@ -65,7 +65,7 @@ def test_predict_classifies_digit_images_from_the_test_set(trained, tmp_path, ca
 def test_checkpoint_metadata_records_how_to_rebuild_the_model(trained):
     from convforge import io
 
-    metadata = io.checkpoint_metadata(trained / "model.npz")
+    metadata = io.checkpoint_metadata(trained / "model.safetensors")
     assert metadata["model"] == "lenet"
     assert metadata["input_size"] == 16  # the 8x8 digits are shown upscaled 2x
     assert metadata["upscale"] == 2
@@ -114,7 +114,7 @@ def test_evaluate_refuses_data_of_another_image_size(trained, tmp_path, capsys):
             tmp_path / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28), np.uint8)
         )
         data.write_idx(tmp_path / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, count, np.uint8))
-    assert cli.main(["evaluate", str(trained / "model.npz"), "--data", str(tmp_path)]) == 1
+    assert cli.main(["evaluate", str(trained / "model.safetensors"), "--data", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "(1, 28, 28)" in err and "(1, 16, 16)" in err
     assert len(err.strip().splitlines()) == 1
@@ -123,7 +123,7 @@ def test_evaluate_refuses_data_of_another_image_size(trained, tmp_path, capsys):
 def test_predict_reports_an_unreadable_image(trained, tmp_path, capsys):
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
-    assert cli.main(["predict", str(trained / "model.npz"), str(bad)]) == 1
+    assert cli.main(["predict", str(trained / "model.safetensors"), str(bad)]) == 1
     assert "could not be read" in capsys.readouterr().err
 
 
