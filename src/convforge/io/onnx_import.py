@@ -479,3 +479,15 @@ def load_onnx(f, *, strict_opset: bool = True) -> OnnxModel:
     )
     check_graph(model.graph, opset, source)
     return OnnxModel(model.graph, opset, source)
+
+
+def declared_input_shape(f) -> tuple[int, ...]:
+    """The first graph input's declared shape, unknown sizes as 1 (what ``convforge summary`` feeds)."""
+    model, source = _parse(f)
+    initializers = {init.name for init in model.graph.initializer}
+    produced = {name for node in model.graph.node for name in node.output}
+    inputs = [v for v in model.graph.input if v.name not in initializers and v.name not in produced]
+    if not inputs:
+        raise ValueError(f"load_onnx: {source} has no graph input")
+    dims = inputs[0].type.tensor_type.shape.dim
+    return tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in dims)
