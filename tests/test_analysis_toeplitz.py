@@ -61,7 +61,7 @@ def test_toeplitz_times_input_is_the_convolution(variant, rng):
     spatial, kernel, stride, padding, dilation, groups, c_in, c_out = variant
     x, w = _operands(variant, rng)
     matrix = toeplitz(w, x.shape[1:], stride, padding, dilation, groups)
-    expected = CONV[len(spatial)](x, w, None, stride, padding, dilation, groups).data
+    expected = CONV[len(spatial)](x, w, None, stride, padding, dilation, groups).array
     for sample in range(x.shape[0]):
         assert_close(matrix @ x[sample].ravel(), expected[sample].ravel())
 
@@ -91,7 +91,7 @@ def test_toeplitz_transpose_is_the_transposed_convolution(variant, rng):
         )
     ]
     output_padding = tuple(int(i - m) for i, m in zip(spatial, natural))
-    ours = CONV_T[n](y, w, None, stride, padding, output_padding, groups, dilation).data
+    ours = CONV_T[n](y, w, None, stride, padding, output_padding, groups, dilation).array
     theirs = TORCH_CONV_T[n](
         to_torch(y), to_torch(w), None, stride, padding, output_padding, groups, dilation
     )

@@ -135,7 +135,7 @@ def test_gradients_of_float32_tensors_are_float32():
 
 
 def test_integer_tensors_cannot_require_grad():
-    with pytest.raises(TypeError):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
         cf.tensor([1, 2], requires_grad=True)
 
 

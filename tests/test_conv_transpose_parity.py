@@ -332,7 +332,7 @@ def test_true_transposed_convolution_equals_the_flipped_kernel(rng, n):
     flipped = np.flip(w, axis=tuple(range(2, 2 + n))).copy()
     y = CF_CONV_T[n](x, w, b, flip=True, **case.arguments)
     assert_close(y, TORCH_CONV_T[n](to_torch(x), to_torch(flipped), to_torch(b), **case.arguments))
-    assert not np.allclose(y.array, CF_CONV_T[n](x, w, b, **case.arguments).data)
+    assert not np.allclose(y.array, CF_CONV_T[n](x, w, b, **case.arguments).array)
 
 
 # --------------------------------------------------------------------------------------

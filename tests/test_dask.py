@@ -93,7 +93,7 @@ def test_chunked_conv_equals_in_memory(client, rng, case, mode):
     w = rng.standard_normal(w_shape)
     b = rng.standard_normal(w_shape[0])
     y = cfd.conv(da.from_array(x, chunks=chunks), w, b, stride, padding, dilation, groups, mode)
-    expected = CONV_ND[len(w_shape) - 2](x, w, b, stride, padding, dilation, groups, padding_mode=mode).data
+    expected = CONV_ND[len(w_shape) - 2](x, w, b, stride, padding, dilation, groups, padding_mode=mode).array
     algorithm = in_memory_algorithm(x_shape, w_shape, stride, padding, dilation, groups, mode)
     assert_same_as_in_memory(client.compute(y).result(), expected, algorithm)
 

@@ -105,7 +105,8 @@ def test_load_state_dict_accepts_tensors_and_casts_dtype(nets):
     assert float_net.features[0].weight.dtype == np.float32
     float_net.load_state_dict({k: cf.tensor(v) for k, v in net.state_dict().items()})
     np.testing.assert_allclose(
-        float_net.features[0].weight.numpy(), net.features[0].weight.numpy().astype(np.float32)
+        float_net.features[0].weight.detach().numpy(),
+        net.features[0].weight.detach().numpy().astype(np.float32),
     )
 
 
@@ -246,7 +247,7 @@ def test_forward_hooks_see_and_may_replace_outputs():
     handle = net[0].register_forward_hook(lambda m, args, out: seen.append(out.shape))
     pre = net[1].register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     y = net(cf.ones(4, 2))
-    assert seen == [(4, 3)] and not y.numpy().any()
+    assert seen == [(4, 3)] and not y.detach().numpy().any()
     handle.remove()
     pre.remove()
     net(cf.ones(4, 2))
@@ -262,7 +263,7 @@ def test_deepcopy_gives_an_independent_module(nets):
     net, _ = nets
     clone = copy.deepcopy(net)
     clone.bn.weight.array += 1
-    assert not np.array_equal(clone.bn.weight.numpy(), net.bn.weight.numpy())
+    assert not np.array_equal(clone.bn.weight.detach().numpy(), net.bn.weight.detach().numpy())
 
 
 # ---- containers ----------------------------------------------------------------------

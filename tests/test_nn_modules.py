@@ -195,7 +195,7 @@ def test_batchnorm_eval_uses_running_stats_and_leaves_them():
     bn.running_mean.array[...] = [1.0, -1.0]
     bn.running_var.array[...] = [4.0, 1.0]
     y = bn(cf.tensor(np.array([[3.0, 0.0], [1.0, -1.0]])))
-    np.testing.assert_allclose(y.numpy(), [[1.0, 1.0], [0.0, 0.0]], atol=1e-5)
+    np.testing.assert_allclose(y.detach().numpy(), [[1.0, 1.0], [0.0, 0.0]], atol=1e-5)
     np.testing.assert_array_equal(bn.running_mean.numpy(), [1.0, -1.0])
     assert bn.num_batches_tracked.item() == 0
 
@@ -212,11 +212,11 @@ def test_dropout_zeroes_and_scales_in_training_and_is_identity_in_eval():
     layer = cf.nn.Dropout(0.25)
     x = cf.ones(200, 100, requires_grad=True)
     y = layer(x)
-    kept = y.numpy() != 0
+    kept = y.detach().numpy() != 0
     assert abs(1 - kept.mean() - 0.25) < 0.01
-    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy()[kept], 1 / 0.75, rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), y.numpy(), rtol=1e-6)  # the gradient is the mask
+    np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy(), rtol=1e-6)  # the gradient is the mask
     layer.eval()
     assert layer(x) is x
 
@@ -255,8 +255,8 @@ def test_default_initialization_has_torch_bounds(make):
     bound = 1 / np.sqrt(fan_in)
     for name, param in layer.named_parameters():
         assert param.shape == tuple(getattr(reference, name).shape)
-        assert np.abs(param.numpy()).max() <= bound
-        assert np.abs(param.numpy()).max() > 0.5 * bound
+        assert np.abs(param.detach().numpy()).max() <= bound
+        assert np.abs(param.detach().numpy()).max() > 0.5 * bound
 
 
 def test_layer_reprs_match_torch_for_non_default_arguments():

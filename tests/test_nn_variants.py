@@ -197,7 +197,7 @@ def test_dynamic_conv_attention_is_a_distribution_and_unbatched_input_works(rng)
     layer = cf.nn.DynamicConv2d(2, 3, 3, padding=1, num_kernels=5)
     pi = layer.attention_weights(cf.randn(4, 2, 5, 5))
     assert pi.shape == (4, 5)
-    np.testing.assert_allclose(pi.numpy().sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(pi.detach().numpy().sum(axis=1), 1, rtol=1e-6)
     assert layer(cf.randn(2, 5, 5)).shape == (3, 5, 5)
     assert repr(layer).splitlines()[1] == (
         "  2, 3, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), num_kernels=5, temperature=1.0"
@@ -234,5 +234,5 @@ def test_grouped_conv_then_shuffle_mixes_groups():
     conv.weight.array[...] = 1.0
     plain = conv(conv(cf.tensor(x, dtype=np.float32)))
     shuffled = conv(cf.nn.ChannelShuffle(2)(conv(cf.tensor(x, dtype=np.float32))))
-    assert not plain.numpy()[0, 2:].any()
-    assert shuffled.numpy()[0, 2:].all()
+    assert not plain.detach().numpy()[0, 2:].any()
+    assert shuffled.detach().numpy()[0, 2:].all()

@@ -356,7 +356,7 @@ def test_max_unpool_of_max_pool_matches_torch(n, kernel, stride, padding, output
 def test_max_unpool_of_max_pool_puts_each_maximum_back_and_zeros_elsewhere(n, rng):
     x = make_input(rng, (2, 3, *SPATIAL[n]))
     pooled, indices = cf_fn("max_pool", n)(x, 2, return_indices=True)
-    restored = cf_fn("max_unpool", n)(pooled, indices, 2, output_size=SPATIAL[n]).data
+    restored = cf_fn("max_unpool", n)(pooled, indices, 2, output_size=SPATIAL[n]).array
     assert restored.shape == x.shape
     flat_restored, flat_x = restored.reshape(2, 3, -1), x.reshape(2, 3, -1)
     flat_indices = indices.array.reshape(2, 3, -1)

@@ -1,8 +1,16 @@
 """Reverse-mode automatic differentiation: Tensor, Function, no_grad, gradcheck."""
 
-from .function import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .function import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck
-from .tensor import Tensor, as_tensor, tensor
+from .tensor import Tensor, as_tensor, from_numpy, tensor
 
 __all__ = [
     "Function",
@@ -10,8 +18,11 @@ __all__ = [
     "Tensor",
     "as_tensor",
     "enable_grad",
+    "from_numpy",
     "gradcheck",
+    "inference_mode",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "no_grad",
     "set_grad_enabled",
     "tensor",

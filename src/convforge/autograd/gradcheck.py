@@ -20,15 +20,15 @@ def _output_tensors(result) -> list[Tensor]:
 
 def numerical_jacobian(fn: Callable, inputs: Sequence, wrt: int, eps: float) -> np.ndarray:
     """d(flattened outputs)/d(inputs[wrt]) by central differences, shape (n_out, n_in)."""
-    x = inputs[wrt].data
+    x = inputs[wrt].array
     columns = []
     for i in range(x.size):
         flat = x.reshape(-1)
         original = flat[i]
         flat[i] = original + eps
-        plus = np.concatenate([t.data.ravel() for t in _output_tensors(fn(*inputs))])
+        plus = np.concatenate([t.array.ravel() for t in _output_tensors(fn(*inputs))])
         flat[i] = original - eps
-        minus = np.concatenate([t.data.ravel() for t in _output_tensors(fn(*inputs))])
+        minus = np.concatenate([t.array.ravel() for t in _output_tensors(fn(*inputs))])
         flat[i] = original
         columns.append((plus - minus) / (2 * eps))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
@@ -37,7 +37,7 @@ def numerical_jacobian(fn: Callable, inputs: Sequence, wrt: int, eps: float) -> 
 def analytic_jacobian(fn: Callable, inputs: Sequence, wrt: int) -> np.ndarray:
     """The same Jacobian from ``backward``, one output element at a time."""
     outputs = _output_tensors(fn(*inputs))
-    n_out = sum(t.data.size for t in outputs)
+    n_out = sum(t.array.size for t in outputs)
     rows = []
     for k in range(n_out):
         for t in inputs:
@@ -47,15 +47,15 @@ def analytic_jacobian(fn: Callable, inputs: Sequence, wrt: int) -> np.ndarray:
         offset = 0
         total = None
         for out in outputs:
-            seed = np.zeros(out.data.size, dtype=out.dtype)
-            if offset <= k < offset + out.data.size:
+            seed = np.zeros(out.array.size, dtype=out.dtype)
+            if offset <= k < offset + out.array.size:
                 seed[k - offset] = 1
-            offset += out.data.size
+            offset += out.array.size
             term = (out * Tensor(seed.reshape(out.shape))).sum()
             total = term if total is None else total + term
         total.backward()
         grad = inputs[wrt].grad
-        rows.append(np.zeros(inputs[wrt].data.size) if grad is None else grad.data.ravel().copy())
+        rows.append(np.zeros(inputs[wrt].array.size) if grad is None else grad.array.ravel().copy())
     return np.stack(rows, axis=0) if rows else np.zeros((0, 0))
 
 

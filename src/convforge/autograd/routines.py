@@ -1,9 +1,10 @@
 """The tensor routines of the top-level namespace, as torch's.
 
-Creation (``zeros``, ``ones``, ``full``, ``arange``, ``rand``, ``randn``, ``randint`` and
-their ``*_like`` forms; float32 unless told otherwise, random ones from the generator of
-:mod:`convforge.random`) and differentiable combination (``cat``, ``stack``, ``where``,
-``maximum``, ``minimum``).
+Creation (``zeros``, ``ones``, ``empty``, ``full``, ``arange``, ``eye``, ``linspace``,
+``logspace``, ``rand``, ``randn``, ``randint``, ``normal`` and the ``*_like`` forms; float32
+unless told otherwise, random ones from the generator of :mod:`convforge.random`) and
+differentiable combination (``cat``, ``stack``, ``where``, ``maximum``, ``minimum``,
+``meshgrid``).
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ __all__ = [
     "arange",
     "cat",
     "concat",
+    "empty",
+    "empty_like",
+    "eye",
     "full",
     "full_like",
+    "linspace",
+    "logspace",
     "maximum",
+    "meshgrid",
     "minimum",
+    "normal",
     "ones",
     "ones_like",
     "rand",
@@ -89,6 +97,37 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(_size("ones", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
 
 
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor (float32 by default), as ``torch.empty``."""
+    _check_device("empty", device)
+    return _make(np.empty(_size("empty", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (m = n by default), float32 unless ``dtype`` says otherwise."""
+    _check_device("eye", device)
+    rows, cols = _size("eye", (n, n if m is None else m))
+    return _make(np.eye(rows, cols, dtype=dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
+    _check_device("linspace", device)
+    (count,) = _size("linspace", (steps,))
+    values = np.linspace(float(start), float(end), count, dtype=np.float64)
+    return _make(values.astype(dtype or DEFAULT_DTYPE), requires_grad)
+
+
+def logspace(
+    start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    _check_device("logspace", device)
+    (count,) = _size("logspace", (steps,))
+    values = np.power(float(base), np.linspace(float(start), float(end), count, dtype=np.float64))
+    return _make(values.astype(dtype or DEFAULT_DTYPE), requires_grad)
+
+
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; the dtype follows it (float -> float32, int -> int64)."""
     _check_device("full", device)
@@ -145,6 +184,32 @@ def randint(low, high=None, size=(), generator=None, dtype=None, device=None) ->
     return Tensor(rng.integers(low, high, shape).astype(dtype or np.int64))
 
 
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
+    """Normal samples with the given mean and std, as ``torch.normal``'s forms: a tensor of
+    means and/or of stds (broadcast; the output has their shape and dtype), or two numbers
+    and a ``size``."""
+    _check_device("normal", device)
+    rng = cf_random.resolve_generator(generator, "normal")
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError(
+                "normal: with a number mean and std, give size (e.g. normal(0.0, 1.0, size=(2, 3)))"
+            )
+        shape = _size("normal", (size,))
+        samples = rng.normal(float(mean), float(std), shape)
+        return _make(samples.astype(_float_dtype("normal", dtype)), requires_grad)
+    if size is not None:
+        raise TypeError("normal: size is only taken with a number mean and std")
+    mean_a, std_a = (v.array if isinstance(v, Tensor) else v for v in (mean, std))
+    if np.any(np.asarray(std_a) < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    shape = np.broadcast_shapes(np.shape(mean_a), np.shape(std_a))
+    out_dtype = np.result_type(*(t.dtype for t in tensors))
+    samples = mean_a + std_a * rng.standard_normal(shape)
+    return Tensor(np.asarray(samples).astype(out_dtype))
+
+
 def _like(input) -> Tensor:
     return input if isinstance(input, Tensor) else as_tensor(input)
 
@@ -166,6 +231,12 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = 
     _check_device("full_like", device)
     x = _like(input)
     return _make(np.full(x.shape, fill_value, dtype=dtype or x.dtype), requires_grad)
+
+
+def empty_like(input, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    _check_device("empty_like", device)
+    x = _like(input)
+    return _make(np.empty(x.shape, dtype=dtype or x.dtype), requires_grad)
 
 
 def rand_like(input, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -240,7 +311,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 def where(condition, input, other) -> Tensor:
     """``input`` where ``condition`` holds, else ``other`` (broadcast; differentiable in both)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, but got condition of dtype {cond.dtype}")
     try:
@@ -254,7 +325,7 @@ def where(condition, input, other) -> Tensor:
 
 
 def _raw(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value.array if isinstance(value, Tensor) else value
 
 
 def _operand(value):
@@ -283,3 +354,39 @@ def maximum(input, other) -> Tensor:
 def minimum(input, other) -> Tensor:
     """Elementwise minimum (ties share the gradient equally, as torch)."""
     return _extremum("minimum", input, other, False)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors (differentiable), as ``torch.meshgrid``.
+
+    ``indexing='ij'`` (the default, as torch's) gives outputs of shape (n1, n2, ...);
+    ``'xy'`` swaps the first two dimensions (NumPy's default).
+
+    Shape: k tensors of sizes n1..nk -> k tensors of shape (n1, ..., nk) ('ij').
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', but got indexing={indexing!r}")
+    items = _tensor_list("meshgrid", list(tensors))
+    for t in items:
+        if t.ndim > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D"
+            )
+    items = [t.reshape(-1) for t in items]
+    swap = indexing == "xy" and len(items) >= 2
+    if swap:
+        items[0], items[1] = items[1], items[0]
+    shape = tuple(t.shape[0] for t in items)
+    grids = []
+    for axis, t in enumerate(items):
+        view = [1] * len(items)
+        view[axis] = shape[axis]
+        grids.append(t.reshape(view).expand(shape))
+    if swap:
+        grids = [g.transpose(0, 1) for g in grids]
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)

@@ -1,32 +1,36 @@
 """Tensor: an ndarray with a gradient and a place in the autograd graph.
 
-The graph is made of :class:`~convforge.autograd.function.Function` nodes recorded by
-``Function.apply``; ``backward`` walks it once in reverse topological order (an iterative
-sort, so deep networks do not hit Python's recursion limit), accumulates gradients of
-leaves into ``.grad`` with ``+=`` and then frees what the nodes saved unless
-``retain_graph=True``.
+The ndarray is ``t.array`` (no copy; assigning replaces it). ``t.data`` is, as in torch, a
+Tensor sharing that memory, detached from the graph. Operations are recorded as
+:class:`~convforge.autograd.function.Function` nodes by ``Function.apply``; ``backward``
+(:mod:`~convforge.autograd.engine`) walks them. The methods live in mixins by theme:
+arithmetic and math (:mod:`.tensor_math`), shape (:mod:`.tensor_shape`) and in-place
+operations with torch's version-counter rules (:mod:`.inplace`).
 """
 
 from __future__ import annotations
 
-import numbers
+import weakref
 
 import numpy as np
 
 from ..backend import DEFAULT_DTYPE
 from ..device import CPU, Device, check_available, cuda_device, parse_to_args
-from .function import Function
+from . import dtypes
+from .engine import run_backward
+from .function import AccumulateGrad, Function, _Version, retain_for
+from .inplace import InplaceMixin
 from .ops import elementwise as ew
-from .ops import nn as nn_ops
-from .ops import reduction as red
-from .ops import shape as sh
-from .ops import where as where_ops
+from .tensor_math import MathMixin
+from .tensor_shape import ShapeMixin
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
     """torch.tensor's dtype rules: Python floats -> float32, ints -> int64, arrays keep theirs."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
+    elif isinstance(data, (list, tuple)) and any(isinstance(item, Tensor) for item in data):
+        data = [np.asarray(item) for item in data]  # a list of (0-d) tensors, as torch takes
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype))
     if isinstance(data, np.ndarray):
@@ -46,17 +50,24 @@ def _holds_numpy_float64(data) -> bool:
     return False
 
 
-def _unwrap(value):
-    return value.data if isinstance(value, Tensor) else value
+class _RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
-class Tensor:
+class Tensor(MathMixin, ShapeMixin, InplaceMixin):
     """An n-dimensional array that records the operations applied to it.
 
     Parameters
     ----------
     data : array-like
-        Values; Python floats become float32, NumPy arrays keep their dtype.
+        Values; Python floats become float32, NumPy arrays keep their dtype (no copy).
     requires_grad : bool
         Whether ``backward`` should compute ``.grad`` for this tensor.
     dtype : optional
@@ -65,59 +76,100 @@ class Tensor:
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
-        self.data: np.ndarray = _as_array(data, dtype)
-        self.grad: Tensor | None = None
-        self.grad_fn: Function | None = None
-        self._retains_grad = False
-        self.requires_grad = False
+    def __init__(self, data=None, requires_grad: bool = False, dtype=None) -> None:
+        if data is None:
+            data = np.empty(0, dtype=DEFAULT_DTYPE)
+        self._init(_as_array(data, dtype), None)
         if requires_grad:
             self.requires_grad_(True)
 
+    def _init(self, array: np.ndarray, node: Function | None) -> None:
+        self._array = array
+        self.grad: Tensor | None = None
+        self.grad_fn = node
+        self._requires_grad = node is not None
+        self._version_box = _Version()
+        self._base: Tensor | None = None
+        self._retains_grad = False
+        self._accumulator = None
+
     @classmethod
     def _from_op(cls, data, node: Function | None) -> Tensor:
-        out = cls.__new__(cls)
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        out.grad = None
-        out.grad_fn = node
-        out._retains_grad = False
-        out.requires_grad = node is not None
+        out = Tensor.__new__(Tensor)
+        out._init(data if isinstance(data, np.ndarray) else np.asarray(data), node)
         return out
 
-    # ---- properties -------------------------------------------------------------------
+    def _become_view_of(self, source: Tensor) -> None:
+        """Share ``source``'s version counter (and base) when the array is a view of its memory."""
+        if self._array is source._array or np.may_share_memory(self._array, source._array):
+            self._base = source._base if source._base is not None else source
+            self._version_box = source._version_box
+
+    # ---- storage ----------------------------------------------------------------------
     @property
     def array(self) -> np.ndarray:
         """The underlying ndarray (no copy); assigning replaces it."""
-        return self.data
+        return self._array
 
     @array.setter
-    def array(self, value: np.ndarray) -> None:
-        self.data = value if isinstance(value, np.ndarray) else np.asarray(value)
+    def array(self, value) -> None:
+        self._array = value if isinstance(value, np.ndarray) else np.asarray(value)
 
     @property
+    def data(self) -> Tensor:
+        """A Tensor sharing this one's memory, outside the graph (``requires_grad=False``).
+
+        Changes through it are not tracked by autograd; ``t.data = other`` makes ``t`` use
+        ``other``'s memory (its shape and dtype may differ), as torch's."""
+        return Tensor._from_op(self._array, None)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"Tensor.data: the assigned value must be a Tensor, but got {type(value).__name__}"
+            )
+        self._array = value._array
+
+    @property
+    def _version(self) -> int:
+        """How many in-place operations changed this memory (torch's ``_version``)."""
+        return self._version_box.value
+
+    # ---- properties -------------------------------------------------------------------
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    @property
     def device(self) -> Device:
         """Where the data lives: always the CPU in this release (compares equal to 'cpu')."""
         return CPU
 
-    @property
-    def T(self) -> Tensor:
-        return self.permute(*reversed(range(self.ndim)))
+    is_cuda = property(lambda self: False, doc="False: tensors live on the CPU in this release.")
+    is_xpu = property(lambda self: False, doc="False: tensors live on the CPU in this release.")
+    is_mps = property(lambda self: False, doc="False: tensors live on the CPU in this release.")
+    is_cpu = property(lambda self: True, doc="True: tensors live on the CPU in this release.")
 
     def size(self, dim: int | None = None):
         return self.shape if dim is None else self.shape[dim]
@@ -126,72 +178,191 @@ class Tensor:
         return self.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._array.size)
 
-    def __len__(self) -> int:
-        return len(self.data)
+    nelement = numel
+
+    def element_size(self) -> int:
+        return int(self._array.itemsize)
+
+    def is_floating_point(self) -> bool:
+        return bool(np.issubdtype(self.dtype, np.floating))
+
+    def is_contiguous(self) -> bool:
+        return bool(self._array.flags.c_contiguous)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not np.issubdtype(self.dtype, np.inexact):
-            raise TypeError(f"only floating point tensors can require gradients, but got dtype {self.dtype}")
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, but got {dtypes.scalar_name(self.dtype)}"
+            )
         if not self.is_leaf and not requires_grad:
-            raise RuntimeError("you can only change requires_grad of leaf tensors")
-        self.requires_grad = bool(requires_grad)
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if self.is_leaf:
+            self._requires_grad = bool(requires_grad)
         return self
 
-    def retain_grad(self) -> None:
-        self._retains_grad = True
-
     # ---- conversion -------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        return self.data
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The ndarray, sharing memory, as torch's; refused while the tensor requires grad."""
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._array
 
     def item(self):
-        return self.data.item()
+        if self._array.size != 1:
+            raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted to Scalar")
+        return self._array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
 
     def detach(self) -> Tensor:
-        return Tensor._from_op(self.data, None)
+        """A Tensor sharing memory and version counter, outside the graph."""
+        out = Tensor._from_op(self._array, None)
+        out._version_box = self._version_box
+        return out
 
-    def clone(self) -> Tensor:
-        return Tensor._from_op(self.data.copy(), None) if not self.requires_grad else self * 1
+    def detach_(self) -> Tensor:
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn, self._requires_grad = None, False
+        return self
+
+    def clone(self, *, memory_format=None) -> Tensor:
+        return ew.Clone.apply(self)
 
     def astype(self, dtype) -> Tensor:
-        return Tensor(self.data.astype(dtype), requires_grad=False)
+        return Tensor(self._array.astype(dtype), requires_grad=False)
 
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
-
-    def to(self, *args, dtype=None, device=None) -> Tensor:
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False) -> Tensor:
         """Cast and/or move, as torch: ``to(cf.float64)``, ``to('cpu')``, ``to(device, dtype)``,
-        ``to(other)``. The cast is differentiable; ``self`` comes back when nothing changes. A
-        device this installation cannot compute on raises
+        ``to(other)``. A cast to a floating dtype is differentiable; ``self`` comes back when
+        nothing changes. A device this installation cannot compute on raises
         :class:`~convforge.device.DeviceUnavailableError`."""
         dtype, _ = parse_to_args("Tensor.to", args, dtype, device)
         if dtype is None or self.dtype == np.dtype(dtype):
+            return self.clone() if copy else self
+        return self._cast(np.dtype(dtype))
+
+    def _cast(self, dtype: np.dtype) -> Tensor:
+        if self.dtype == dtype:
             return self
-        return _Cast.apply(self, np.dtype(dtype))
+        if np.issubdtype(dtype, np.inexact):
+            return ew.Cast.apply(self, dtype)
+        return Tensor._from_op(self._array.astype(dtype), None)  # no gradient through integers
+
+    def type(self, dtype=None, non_blocking: bool = False):
+        """``type()`` gives torch's type string (``'torch.FloatTensor'``); ``type(dtype)`` or
+        ``type('torch.DoubleTensor')`` casts."""
+        if dtype is None:
+            return dtypes.type_name(self.dtype)
+        return self._cast(dtypes.parse_type("Tensor.type", dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self._cast(other.dtype)
+
+    def float(self) -> Tensor:
+        return self._cast(np.dtype(np.float32))
+
+    def double(self) -> Tensor:
+        return self._cast(np.dtype(np.float64))
+
+    def half(self) -> Tensor:
+        return self._cast(np.dtype(np.float16))
+
+    def long(self) -> Tensor:
+        return self._cast(np.dtype(np.int64))
+
+    def int(self) -> Tensor:
+        return self._cast(np.dtype(np.int32))
+
+    def short(self) -> Tensor:
+        return self._cast(np.dtype(np.int16))
+
+    def char(self) -> Tensor:
+        return self._cast(np.dtype(np.int8))
+
+    def byte(self) -> Tensor:
+        return self._cast(np.dtype(np.uint8))
+
+    def bool(self) -> Tensor:
+        return self._cast(np.dtype(np.bool_))
 
     def cpu(self) -> Tensor:
         return self
 
-    def cuda(self, device=None) -> Tensor:
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         """Copy to a CUDA GPU, as torch; refused with a clear error in this CPU-only release."""
         check_available(cuda_device(device, "Tensor.cuda"), "Tensor.cuda")
         return self
 
+    # ---- new tensors like this one ----------------------------------------------------
+    def _new(self, array: np.ndarray, requires_grad: bool) -> Tensor:
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.zeros(_sizes(size), dtype=dtype or self.dtype), requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.ones(_sizes(size), dtype=dtype or self.dtype), requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.empty(_sizes(size), dtype=dtype or self.dtype), requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.full(_sizes((size,)), fill_value, dtype=dtype or self.dtype), requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        array = np.array(np.asarray(data), dtype=dtype or self.dtype, copy=True)
+        return self._new(array, requires_grad)
+
+    # ---- Python protocols -------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._array if dtype is None else self._array.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._array)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._array.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._array)
+
+    def __float__(self) -> float:
+        if self._array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self._array.reshape(()))
+
+    def __int__(self) -> int:
+        if self._array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self._array.reshape(()))
+
+    def __index__(self) -> int:
+        if self._array.size != 1 or not np.issubdtype(self.dtype, np.integer):
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._array.reshape(()))
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._array, separator=", ", prefix="tensor(")
         extra = ""
-        if self.dtype != np.float32 and np.issubdtype(self.dtype, np.floating):
+        if self.dtype not in (np.float32, np.int64, np.bool_):
             extra += f", dtype={self.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn!r}"
@@ -199,292 +370,82 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    def _describe(self) -> str:
+        """torch's name for the tensor in messages: ``torch.FloatTensor [2, 3]``."""
+        return f"{dtypes.type_name(self.dtype)} [{', '.join(str(s) for s in self.shape)}]"
+
     # ---- autograd ---------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def _grad_edge(self):
+        """The node gradients of this tensor flow into: its grad_fn, or its leaf accumulator."""
+        if self.grad_fn is not None:
+            return self.grad_fn
+        if not self._requires_grad:
+            return None
+        accumulator = self._accumulator() if self._accumulator is not None else None
+        if accumulator is None:
+            accumulator = AccumulateGrad(self)
+            self._accumulator = weakref.ref(accumulator)  # the graph holds it, not the leaf
+        return accumulator
+
+    def backward(
+        self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+    ):
         """Accumulate d(self)/d(leaf) * gradient into the ``.grad`` of every leaf."""
+        if create_graph or inputs is not None:
+            raise NotImplementedError("backward: create_graph and inputs are not supported by convforge")
         if not self.requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no grad_fn")
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: grad can be implicitly created only for scalar outputs, "
-                    f"but this tensor has shape {self.shape}"
-                )
-            gradient = np.ones_like(self.data)
-        gradient = np.asarray(_unwrap(gradient), dtype=self.dtype)
+            if self._array.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            gradient = np.ones_like(self._array)
+        gradient = np.asarray(gradient._array if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
         if gradient.shape != self.shape:
-            raise ValueError(
-                f"backward: gradient has shape {gradient.shape} but the tensor has shape {self.shape}"
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[0] has a shape of {gradient.shape} and output[0] "
+                f"has a shape of {self.shape}."
             )
-        grads: dict[int, np.ndarray] = {id(self): gradient}
-        for tensor in _reverse_topological(self):
-            grad = grads.pop(id(tensor), None)
-            if grad is None:
-                continue
-            node = tensor.grad_fn
-            if node is None or tensor._retains_grad:
-                tensor._accumulate(grad)
-            if node is None:
-                continue
-            if node.released:
-                raise RuntimeError(
-                    "backward: trying to backward through the graph a second time; "
-                    "pass retain_graph=True to the first backward"
-                )
-            input_grads = node.backward(grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for parent, parent_grad in zip(node.inputs, input_grads):
-                if parent is None or parent_grad is None or not parent.requires_grad:
-                    continue
-                parent_grad = np.asarray(parent_grad, dtype=parent.dtype)
-                if id(parent) in grads:
-                    grads[id(parent)] = grads[id(parent)] + parent_grad
-                else:
-                    grads[id(parent)] = parent_grad
-            if not retain_graph:
-                node.release()
+        run_backward(self, gradient, bool(retain_graph))
 
     def _accumulate(self, grad: np.ndarray) -> None:
         grad = np.broadcast_to(grad, self.shape)
         if self.grad is None:
             self.grad = Tensor(np.array(grad, dtype=self.dtype, copy=True))
         else:
-            self.grad.data += grad
+            self.grad._array += grad
 
-    def zero_(self) -> Tensor:
-        self.data[...] = 0
-        return self
+    def register_hook(self, hook) -> _RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient in backward; a Tensor it returns
+        replaces the gradient. Returns a handle whose ``remove()`` undoes it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self._grad_edge()._pre_hooks
+        hooks.append(hook)
+        if self.grad_fn is None:
+            self._hook_holder = self._grad_edge()  # keep the accumulator (and its hooks) alive
+        return _RemovableHandle(hooks, hook)
 
-    # ---- arithmetic -------------------------------------------------------------------
-    def __add__(self, other):
-        return ew.Add.apply(self, other)
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of this non-leaf tensor after backward (leaves keep theirs anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+            retain_for(self.grad_fn, self)
 
-    def __radd__(self, other):
-        return ew.Add.apply(other, self)
-
-    def __sub__(self, other):
-        return ew.Sub.apply(self, other)
-
-    def __rsub__(self, other):
-        return ew.Sub.apply(other, self)
-
-    def __mul__(self, other):
-        return ew.Mul.apply(self, other)
-
-    def __rmul__(self, other):
-        return ew.Mul.apply(other, self)
-
-    def __truediv__(self, other):
-        return ew.Div.apply(self, other)
-
-    def __rtruediv__(self, other):
-        return ew.Div.apply(other, self)
-
-    def __pow__(self, other):
-        return ew.Pow.apply(self, other)
-
-    def __rpow__(self, other):
-        return ew.Pow.apply(other, self)
-
-    def __neg__(self):
-        return ew.Neg.apply(self)
-
-    def __matmul__(self, other):
-        return red.MatMul.apply(self, other)
-
-    def __rmatmul__(self, other):
-        return red.MatMul.apply(other, self)
-
-    # comparisons give plain (non-differentiable) boolean tensors
-    def __eq__(self, other):  # type: ignore[override]
-        return Tensor(self.data == _unwrap(other))
-
-    def __ne__(self, other):  # type: ignore[override]
-        return Tensor(self.data != _unwrap(other))
-
-    def __lt__(self, other):
-        return Tensor(self.data < _unwrap(other))
-
-    def __le__(self, other):
-        return Tensor(self.data <= _unwrap(other))
-
-    def __gt__(self, other):
-        return Tensor(self.data > _unwrap(other))
-
-    def __ge__(self, other):
-        return Tensor(self.data >= _unwrap(other))
-
-    __hash__ = object.__hash__
-
-    def __bool__(self) -> bool:
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.data)
-
-    def __int__(self) -> int:
-        return int(self.data)
-
-    # ---- elementwise functions --------------------------------------------------------
-    def exp(self):
-        return ew.Exp.apply(self)
-
-    def log(self):
-        return ew.Log.apply(self)
-
-    def sqrt(self):
-        return ew.Sqrt.apply(self)
-
-    def abs(self):
-        return ew.Abs.apply(self)
-
-    def relu(self):
-        return ew.ReLU.apply(self)
-
-    def sigmoid(self):
-        return ew.Sigmoid.apply(self)
-
-    def tanh(self):
-        return ew.Tanh.apply(self)
-
-    def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
-        return ew.Clamp.apply(self, min, max)
-
-    # ---- reductions -------------------------------------------------------------------
-    def sum(self, dim=None, keepdim: bool = False):
-        return red.Sum.apply(self, dim, keepdim)
-
-    def mean(self, dim=None, keepdim: bool = False):
-        return red.Mean.apply(self, dim, keepdim)
-
-    def max(self, dim=None, keepdim: bool = False):
-        return red.Extreme.apply(self, dim, keepdim, True)
-
-    def min(self, dim=None, keepdim: bool = False):
-        return red.Extreme.apply(self, dim, keepdim, False)
-
-    def argmax(self, dim=None, keepdim: bool = False):
-        return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
-
-    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
-        """Variance over ``dim``, divided by ``n - correction`` (default 1: unbiased), as torch."""
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        elif unbiased is not None:
-            raise ValueError("var: pass either unbiased or correction, not both")
-        axes = red.normalize_axes(dim, self.ndim)
-        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
-        centered = self - self.mean(axes, keepdim=True)
-        # n <= correction gives nan (as torch), without a division-by-zero warning
-        factor = 1.0 / (count - correction) if count > correction else float("nan")
-        return (centered * centered).sum(axes, keepdim) * factor
-
-    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
-
-    def softmax(self, dim: int):
-        return nn_ops.Softmax.apply(self, red.normalize_axes(dim, self.ndim)[0])
-
-    def log_softmax(self, dim: int):
-        return nn_ops.LogSoftmax.apply(self, red.normalize_axes(dim, self.ndim)[0])
-
-    def maximum(self, other):
-        return where_ops.Extremum.apply(self, other, True)
-
-    def minimum(self, other):
-        return where_ops.Extremum.apply(self, other, False)
-
-    def where(self, condition, other):
-        """``self`` where ``condition`` holds, else ``other`` (as ``torch.Tensor.where``)."""
-        return where_ops.Where.apply(np.asarray(_unwrap(condition), dtype=bool), self, other)
-
-    # ---- shape ------------------------------------------------------------------------
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
-        return sh.Reshape.apply(self, tuple(shape))
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
-        shape = (*self.shape[:start], -1, *self.shape[end + 1 :])
-        return self.reshape(shape)
-
-    def permute(self, *axes):
-        axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], numbers.Integral) else axes
-        return sh.Permute.apply(self, tuple(int(a) % self.ndim for a in axes))
-
-    def transpose(self, dim0: int, dim1: int):
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return sh.Permute.apply(self, tuple(axes))
-
-    def unsqueeze(self, dim: int):
-        dim = dim % (self.ndim + 1)
-        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
-
-    def squeeze(self, dim: int | None = None):
-        if dim is None:
-            return self.reshape(tuple(s for s in self.shape if s != 1))
-        dim = dim % self.ndim
-        if self.shape[dim] != 1:
-            return self
-        return self.reshape(*self.shape[:dim], *self.shape[dim + 1 :])
-
-    def expand(self, *shape):
-        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
-        shape = tuple(
-            s if t == -1 else t for s, t in zip((1,) * (len(shape) - self.ndim) + self.shape, shape)
-        )
-        return sh.Expand.apply(self, shape)
-
-    def flip(self, dims):
-        dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
-        return sh.Flip.apply(self, dims)
-
-    def __getitem__(self, index):
-        index = tuple(_unwrap(i) for i in index) if isinstance(index, tuple) else _unwrap(index)
-        return sh.GetItem.apply(self, index)
-
-    def contiguous(self) -> Tensor:
-        return self
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
 
 
-class _Cast(Function):
-    def forward(self, a, dtype):
-        self.dtype = a.dtype
-        return a.astype(dtype)
-
-    def backward(self, g):
-        return g.astype(self.dtype), None
+def _sizes(size: tuple) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
 
 
-def _reverse_topological(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from ``root`` through grad_fn, each after all its consumers."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
-                if parent is not None and id(parent) not in visited:
-                    stack.append((parent, False))
-    order.reverse()
-    return order
-
-
-def tensor(data, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+def tensor(data, dtype=None, requires_grad: bool = False, *, device=None, pin_memory: bool = False) -> Tensor:
     """Make a Tensor (a copy of ``data``), as ``torch.tensor``; ``device`` 'cpu' (or None)."""
     if device is not None:
         check_available(device, "tensor")
@@ -492,8 +453,17 @@ def tensor(data, dtype=None, requires_grad: bool = False, *, device=None) -> Ten
     return Tensor(np.array(array, copy=True), requires_grad=requires_grad)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Wrap ``data`` without copying when it already is an array of the right dtype."""
+    if device is not None:
+        check_available(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
     return Tensor(_as_array(data, dtype))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A Tensor sharing ``array``'s memory, as ``torch.from_numpy``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
+    return Tensor(array)

@@ -45,14 +45,14 @@ __all__ = [
 
 
 class ReLU(Module):
-    """``max(0, x)`` elementwise (``inplace`` is accepted and ignored: never in place). Shape: any."""
+    """``max(0, x)`` elementwise; ``inplace=True`` overwrites the input, as torch's. Shape: any."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""

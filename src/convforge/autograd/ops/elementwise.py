@@ -25,6 +25,8 @@ def _shape(value) -> tuple[int, ...]:
 
 
 class Add(Function):
+    _operands = 2
+
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
         return np.add(a, b)
@@ -34,6 +36,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    _operands = 2
+
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
         return np.subtract(a, b)
@@ -43,6 +47,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    _operands = 2
+
     def forward(self, a, b):
         self.save_for_backward(a, b)
         return np.multiply(a, b)
@@ -55,6 +61,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    _operands = 2
+
     def forward(self, a, b):
         self.save_for_backward(a, b)
         return np.divide(a, b)
@@ -67,6 +75,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    _operands = 2
+
     def forward(self, a, b):
         y = np.power(a, b)
         self.save_for_backward(a, b, y)
@@ -130,6 +140,8 @@ class Abs(Function):
 
 
 class ReLU(Function):
+    saves_output = True  # as torch's, whose backward reads the result
+
     def forward(self, a):
         self.mask = a > 0
         return np.where(self.mask, a, np.zeros((), dtype=a.dtype))
@@ -169,3 +181,64 @@ class Clamp(Function):
 
     def backward(self, g):
         return g * self.mask, None, None
+
+
+class Sin(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.sin(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g * np.cos(a),)
+
+
+class Cos(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.cos(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (-g * np.sin(a),)
+
+
+class Sinh(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.sinh(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g * np.cosh(a),)
+
+
+class Cosh(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.cosh(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g * np.sinh(a),)
+
+
+class Cast(Function):
+    """A dtype conversion; the gradient is converted back."""
+
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.dtype), None
+
+
+class Clone(Function):
+    """A copy (``clone``, ``contiguous`` of a strided tensor): the gradient passes through."""
+
+    def forward(self, a):
+        return np.array(a, copy=True, order="C")
+
+    def backward(self, g):
+        return (g,)

@@ -50,7 +50,10 @@ class Mean(Function):
 
 
 class Extreme(Function):
-    """max or min over one axis (or all): the gradient goes to the first extreme element."""
+    """max or min over one axis: the gradient goes to the element whose index is returned.
+
+    Over all elements (``axis=None``) ties share the gradient equally, as torch's ``max()``.
+    """
 
     def forward(self, a, axis, keepdims, largest):
         self.shape = a.shape
@@ -61,6 +64,7 @@ class Extreme(Function):
         index = pick(flat, axis=0 if axis is None else axis)
         self.index = index
         if axis is None:
+            self.ties = a == flat[index]
             return flat[index]
         values = np.take_along_axis(a, np.expand_dims(index, axis), axis)
         return values if keepdims else np.squeeze(values, axis)
@@ -68,7 +72,7 @@ class Extreme(Function):
     def backward(self, g):
         grad = np.zeros(self.shape, dtype=g.dtype)
         if self.axis is None:
-            grad.reshape(-1)[self.index] = g
+            grad = (self.ties * (g / self.ties.sum())).astype(g.dtype, copy=False)
         else:
             g = g if self.keepdims else np.expand_dims(g, self.axis)
             np.put_along_axis(grad, np.expand_dims(self.index, self.axis), g, self.axis)
@@ -100,3 +104,26 @@ class MatMul(Function):
             gb = np.swapaxes(a2, -1, -2) @ g2
             gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
+
+
+class Prod(Function):
+    """Product over axes; d/da_i is the product of the others, formed without dividing (zeros
+    are allowed) from exclusive cumulative products taken from both ends."""
+
+    def forward(self, a, axis, keepdims):
+        self.save_for_backward(a)
+        self.axes = normalize_axes(axis, a.ndim)
+        self.keepdims = keepdims
+        return np.prod(a, axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        (a,) = self.saved
+        rest = [i for i in range(a.ndim) if i not in self.axes]
+        moved = np.transpose(a, rest + list(self.axes))
+        flat = moved.reshape(*moved.shape[: len(rest)], -1)  # (*rest, n)
+        ones = np.ones_like(flat[..., :1])
+        before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = (before * after).reshape(moved.shape)
+        others = np.transpose(others, np.argsort(rest + list(self.axes)))
+        return _expand(g, a.shape, self.axes, self.keepdims) * others, None, None

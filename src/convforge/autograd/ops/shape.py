@@ -9,6 +9,8 @@ from ..function import Function
 
 
 class Reshape(Function):
+    is_view = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         return np.reshape(a, shape)
@@ -18,6 +20,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    is_view = True
+
     def forward(self, a, axes):
         self.axes = axes
         return np.transpose(a, axes)
@@ -27,6 +31,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    is_view = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         return np.broadcast_to(a, shape)
@@ -38,6 +44,8 @@ class Expand(Function):
 
 
 class GetItem(Function):
+    is_view = True
+
     def forward(self, a, index):
         self.shape, self.index = a.shape, index
         return a[index]
