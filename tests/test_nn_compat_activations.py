@@ -55,11 +55,11 @@ def _compare(fn, kwargs, x):
     rtol = RTOL.get(fn, 1e-9)
     xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
     yc, yt = getattr(CF, fn)(xc, **kwargs), getattr(TF, fn)(xt, **kwargs)
-    assert_close(yc.numpy(), yt.detach().numpy(), rtol=rtol)
+    assert_close(yc.detach().numpy(), yt.detach().numpy(), rtol=rtol)
     g = np.random.default_rng(7).normal(size=yt.shape)
     yc.backward(cf.tensor(g))
     yt.backward(to_torch(g))
-    assert_close(xc.grad.numpy(), xt.grad.numpy(), rtol=rtol)
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy(), rtol=rtol)
 
 
 @pytest.mark.parametrize(("fn", "kwargs"), FUNCTION_CASES, ids=str)
@@ -79,7 +79,7 @@ def test_float32_matches_torch(rng, fn):
     x = rng.normal(scale=4, size=(3, 5)).astype(np.float32)
     y = getattr(CF, fn)(cf.tensor(x))
     assert y.dtype == np.float32
-    assert_close(y.numpy(), getattr(TF, fn)(torch.from_numpy(x)).numpy(), dtype=np.float32)
+    assert_close(y.detach().numpy(), getattr(TF, fn)(torch.from_numpy(x)).detach().numpy(), dtype=np.float32)
 
 
 @pytest.mark.parametrize(("shape", "slopes"), [((4, 3, 5), 3), ((4, 3, 2, 2), 1), ((3,), 1), ((2, 3), 3)])
@@ -88,18 +88,18 @@ def test_prelu_matches_torch_including_weight_gradient(rng, shape, slopes):
     xc, wc = cf.tensor(x, requires_grad=True), cf.tensor(w, requires_grad=True)
     xt, wt = to_torch(x, requires_grad=True), to_torch(w, requires_grad=True)
     yc, yt = CF.prelu(xc, wc), TF.prelu(xt, wt)
-    assert_close(yc.numpy(), yt.detach().numpy())
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
     (yc * yc).sum().backward()
     (yt * yt).sum().backward()
-    assert_close(xc.grad.numpy(), xt.grad.numpy())
-    assert_close(wc.grad.numpy(), wt.grad.numpy())
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy())
+    assert_close(wc.grad.detach().numpy(), wt.grad.detach().numpy())
 
 
 def test_prelu_layer_has_torchs_weight_and_repr():
     ours, theirs = cf.nn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
-    assert_close(ours.weight.numpy(), theirs.weight.detach().numpy(), dtype=np.float32)
+    assert_close(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), dtype=np.float32)
 
 
 LAYERS = [
@@ -138,7 +138,7 @@ def test_layer_repr_and_output_match_torch(rng, name, args, kwargs):
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     x = rng.normal(scale=2, size=(2, 4))
-    assert_close(ours(cf.tensor(x)).numpy(), theirs(to_torch(x)).numpy(), rtol=1e-9)
+    assert_close(ours(cf.tensor(x)).detach().numpy(), theirs(to_torch(x)).detach().numpy(), rtol=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def test_feature_dropout_zeroes_whole_channels_and_scales_survivors(fn, shape, c
     x = np.ones(shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        y = getattr(CF, fn)(cf.tensor(x), p=0.4).numpy()
+        y = getattr(CF, fn)(cf.tensor(x), p=0.4).detach().numpy()
         expected_shape = getattr(TF, fn)(torch.from_numpy(x), p=0.4).shape
     assert y.shape == tuple(expected_shape)
     flat = y.reshape(*shape[:channel_axes], -1)
@@ -44,7 +44,7 @@ def test_feature_dropout_zeroes_whole_channels_and_scales_survivors(fn, shape, c
 
 def test_feature_dropout_keeps_about_1_minus_p_of_the_channels():
     cf.manual_seed(1)
-    y = CF.dropout2d(cf.ones(200, 50, 2, 2), p=0.3).numpy()
+    y = CF.dropout2d(cf.ones(200, 50, 2, 2), p=0.3).detach().numpy()
     kept = (y[:, :, 0, 0] != 0).mean()
     assert abs(kept - 0.7) < 0.02  # 10,000 draws: 5 standard deviations is 0.023
 
@@ -52,8 +52,10 @@ def test_feature_dropout_keeps_about_1_minus_p_of_the_channels():
 def test_feature_dropout_is_identity_in_eval_and_at_p_zero_and_zero_at_p_one():
     x = cf.randn(2, 3, 4)
     assert CF.dropout1d(x, 0.5, training=False) is x
-    np.testing.assert_array_equal(CF.dropout1d(x, 0.0).numpy(), x.numpy())
-    np.testing.assert_array_equal(CF.dropout1d(x, 1.0).numpy(), np.zeros((2, 3, 4), dtype=np.float32))
+    np.testing.assert_array_equal(CF.dropout1d(x, 0.0).detach().numpy(), x.detach().numpy())
+    np.testing.assert_array_equal(
+        CF.dropout1d(x, 1.0).detach().numpy(), np.zeros((2, 3, 4), dtype=np.float32)
+    )
 
 
 def test_feature_dropout_gradient_follows_the_mask():
@@ -61,15 +63,15 @@ def test_feature_dropout_gradient_follows_the_mask():
     x = cf.tensor(np.random.default_rng(0).normal(size=(4, 5, 3)), requires_grad=True)
     y = CF.dropout1d(x, 0.5)
     y.sum().backward()
-    mask = (y.numpy() != 0) | (x.numpy() == 0)
-    np.testing.assert_allclose(x.grad.numpy(), mask * 2.0)
+    mask = (y.detach().numpy() != 0) | (x.detach().numpy() == 0)
+    np.testing.assert_allclose(x.grad.detach().numpy(), mask * 2.0)
 
 
 def test_masks_follow_manual_seed():
     cf.manual_seed(7)
-    a = CF.dropout2d(cf.ones(4, 8, 2, 2)).numpy()
+    a = CF.dropout2d(cf.ones(4, 8, 2, 2)).detach().numpy()
     cf.manual_seed(7)
-    b = CF.dropout2d(cf.ones(4, 8, 2, 2)).numpy()
+    b = CF.dropout2d(cf.ones(4, 8, 2, 2)).detach().numpy()
     np.testing.assert_array_equal(a, b)
 
 
@@ -77,8 +79,8 @@ def test_masks_follow_manual_seed():
 def test_alpha_dropout_values_are_torchs_two_values(fn):
     p = 0.5
     cf.manual_seed(3)
-    ours = getattr(CF, fn)(cf.ones(50, 20, 2), p, training=True).numpy()
-    theirs = getattr(TF, fn)(torch.ones(50, 20, 2), p, training=True).numpy()
+    ours = getattr(CF, fn)(cf.ones(50, 20, 2), p, training=True).detach().numpy()
+    theirs = getattr(TF, fn)(torch.ones(50, 20, 2), p, training=True).detach().numpy()
     assert np.allclose(sorted(set(ours.round(5).ravel())), sorted(set(theirs.round(5).ravel())), atol=1e-5)
     if fn == "feature_alpha_dropout":
         assert np.all(ours == ours[..., :1])
@@ -87,7 +89,7 @@ def test_alpha_dropout_values_are_torchs_two_values(fn):
 def test_alpha_dropout_keeps_zero_mean_and_unit_variance():
     cf.manual_seed(4)
     x = np.random.default_rng(1).normal(size=200_000).astype(np.float64)
-    y = CF.alpha_dropout(cf.tensor(x), 0.2, training=True).numpy()
+    y = CF.alpha_dropout(cf.tensor(x), 0.2, training=True).detach().numpy()
     assert abs(y.mean()) < 0.01 and abs(y.std() - 1) < 0.01
 
 

@@ -27,7 +27,11 @@ def _both(name, kwargs, x, y, grad_target=True):
         (loss * loss).sum().backward()
         gy = ys.grad if grad_target else None
         results.append(
-            [np.asarray(loss.detach().numpy()), xs.grad.numpy(), None if gy is None else gy.numpy()]
+            [
+                np.asarray(loss.detach().numpy()),
+                xs.grad.detach().numpy(),
+                None if gy is None else gy.detach().numpy(),
+            ]
         )
     return results
 
@@ -117,7 +121,7 @@ def test_weighted_functional_losses_match_torch(rng, fn, reduction):
     theirs = getattr(torch.nn.functional, fn)(
         to_torch(x), to_torch(y), reduction=reduction, weight=to_torch(w)
     )
-    assert_close(ours.numpy(), theirs.numpy(), rtol=1e-9)
+    assert_close(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9)
 
 
 @pytest.mark.parametrize("reduction", ["none", "sum", "batchmean", "mean"])

@@ -24,9 +24,9 @@ def _grads(fn_cf, fn_torch, arrays):
     g = np.random.default_rng(5).normal(size=tuple(yt.shape))
     (yc * cf.tensor(g)).sum().backward()
     (yt * to_torch(g)).sum().backward()
-    assert_close(yc.numpy(), yt.detach().numpy())
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
     for a, b in zip(ours, theirs):
-        assert_close(a.grad.numpy(), b.grad.numpy())
+        assert_close(a.grad.detach().numpy(), b.grad.detach().numpy())
 
 
 @pytest.mark.parametrize(("shape", "normalized"), [((4, 5), (5,)), ((2, 3, 4), (3, 4)), ((2, 3, 2, 2), (2,))])
@@ -78,10 +78,12 @@ def test_instance_norm_matches_torch_and_updates_running_stats(rng, shape):
     rmc, rvc, rmt, rvt = cf.tensor(rm.copy()), cf.tensor(rv.copy()), to_torch(rm), to_torch(rv)
     CF.instance_norm(cf.tensor(x), rmc, rvc, momentum=0.3)
     TF.instance_norm(to_torch(x), rmt, rvt, momentum=0.3)
-    assert_close(rmc.numpy(), rmt.numpy())
-    assert_close(rvc.numpy(), rvt.numpy())
+    assert_close(rmc.detach().numpy(), rmt.detach().numpy())
+    assert_close(rvc.detach().numpy(), rvt.detach().numpy())
     y = CF.instance_norm(cf.tensor(x), rmc, rvc, use_input_stats=False)
-    assert_close(y.numpy(), TF.instance_norm(to_torch(x), rmt, rvt, use_input_stats=False).numpy())
+    assert_close(
+        y.detach().numpy(), TF.instance_norm(to_torch(x), rmt, rvt, use_input_stats=False).detach().numpy()
+    )
 
 
 @pytest.mark.parametrize(
@@ -123,13 +125,13 @@ def test_layer_matches_torch_in_train_and_eval(rng, name, args, kwargs, shape):
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     for key, value in theirs.state_dict().items():
-        assert_close(np.asarray(ours.state_dict()[key]), value.numpy())
+        assert_close(np.asarray(ours.state_dict()[key]), value.detach().numpy())
     x = rng.normal(size=shape)
     for mode in (True, False):
         ours.train(mode), theirs.train(mode)
-        assert_close(ours(cf.tensor(x)).numpy(), theirs(to_torch(x)).detach().numpy())
+        assert_close(ours(cf.tensor(x)).detach().numpy(), theirs(to_torch(x)).detach().numpy())
         for key, value in theirs.state_dict().items():
-            assert_close(np.asarray(ours.state_dict()[key]), value.numpy())
+            assert_close(np.asarray(ours.state_dict()[key]), value.detach().numpy())
 
 
 @pytest.mark.parametrize(
@@ -190,8 +192,8 @@ def test_cosine_similarity_matches_torch(rng, shape1, shape2, dim):
 def test_cosine_similarity_of_tiny_vectors_uses_torchs_eps_floor():
     x1, x2 = np.array([[1e-9, 0.0], [3.0, 4.0]]), np.array([[2e-9, 0.0], [1.0, 0.0]])
     assert_close(
-        CF.cosine_similarity(cf.tensor(x1), cf.tensor(x2)).numpy(),
-        TF.cosine_similarity(to_torch(x1), to_torch(x2)).numpy(),
+        CF.cosine_similarity(cf.tensor(x1), cf.tensor(x2)).detach().numpy(),
+        TF.cosine_similarity(to_torch(x1), to_torch(x2)).detach().numpy(),
     )
 
 
@@ -208,12 +210,12 @@ def test_pairwise_distance_matches_torch(rng, p, keepdim):
 def test_distance_layers_match_torch(rng):
     x1, x2 = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
     assert_close(
-        cf.nn.CosineSimilarity(dim=0)(cf.tensor(x1), cf.tensor(x2)).numpy(),
-        torch.nn.CosineSimilarity(dim=0)(to_torch(x1), to_torch(x2)).numpy(),
+        cf.nn.CosineSimilarity(dim=0)(cf.tensor(x1), cf.tensor(x2)).detach().numpy(),
+        torch.nn.CosineSimilarity(dim=0)(to_torch(x1), to_torch(x2)).detach().numpy(),
     )
     assert_close(
-        cf.nn.PairwiseDistance(p=1.0)(cf.tensor(x1), cf.tensor(x2)).numpy(),
-        torch.nn.PairwiseDistance(p=1.0)(to_torch(x1), to_torch(x2)).numpy(),
+        cf.nn.PairwiseDistance(p=1.0)(cf.tensor(x1), cf.tensor(x2)).detach().numpy(),
+        torch.nn.PairwiseDistance(p=1.0)(to_torch(x1), to_torch(x2)).detach().numpy(),
     )
 
 
@@ -223,7 +225,7 @@ def test_one_hot_matches_torch(values, classes):
     ours = CF.one_hot(cf.tensor(index), classes)
     theirs = TF.one_hot(torch.from_numpy(index), classes)
     assert ours.dtype == np.int64
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
 
 
 @pytest.mark.parametrize(

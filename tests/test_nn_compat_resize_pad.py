@@ -59,11 +59,11 @@ def test_interpolate_matches_torch_forward_and_backward(rng, mode, shape, resize
     xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
     yc, yt = CF.interpolate(xc, **kwargs), TF.interpolate(xt, **kwargs)
     assert yc.shape == tuple(yt.shape)
-    assert_close(yc.numpy(), yt.detach().numpy())
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
     g = rng.normal(size=yt.shape)
     yc.backward(cf.tensor(g))
     yt.backward(to_torch(g))
-    assert_close(xc.grad.numpy(), xt.grad.numpy())
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy())
 
 
 @pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
@@ -72,7 +72,7 @@ def test_interpolate_float32_matches_torch(rng, mode):
     yc = CF.interpolate(cf.tensor(x), scale_factor=(1.5, 2.5), mode=mode)
     yt = TF.interpolate(torch.from_numpy(x), scale_factor=(1.5, 2.5), mode=mode)
     assert yc.dtype == np.float32
-    assert_close(yc.numpy(), yt.numpy(), dtype=np.float32)
+    assert_close(yc.detach().numpy(), yt.detach().numpy(), dtype=np.float32)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -80,8 +80,8 @@ def test_interpolate_float32_matches_torch(rng, mode):
 def test_nearest_floors_the_source_index_in_the_inputs_precision_as_torch(n, m, dtype):
     # for these sizes, floor(o * n / m) in float32 and in float64 differ at one index
     x = np.arange(n, dtype=dtype).reshape(1, 1, n)
-    ours = CF.interpolate(cf.tensor(x), size=m).numpy()
-    np.testing.assert_array_equal(ours, TF.interpolate(torch.from_numpy(x), size=m).numpy())
+    ours = CF.interpolate(cf.tensor(x), size=m).detach().numpy()
+    np.testing.assert_array_equal(ours, TF.interpolate(torch.from_numpy(x), size=m).detach().numpy())
 
 
 def test_interpolate_gradient_passes_gradcheck(rng):
@@ -137,7 +137,7 @@ def test_upsample_layers_match_torch(rng, name, kwargs):
     ours, theirs = getattr(cf.nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
     assert repr(ours) == repr(theirs)
     x = rng.normal(size=(2, 3, 4, 5))
-    assert_close(ours(cf.tensor(x)).numpy(), theirs(to_torch(x)).numpy())
+    assert_close(ours(cf.tensor(x)).detach().numpy(), theirs(to_torch(x)).detach().numpy())
 
 
 @pytest.mark.parametrize(
@@ -153,9 +153,9 @@ def test_deprecated_upsample_functions_warn_and_match_torch(rng):
     x = rng.normal(size=(1, 2, 3, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = TF.upsample_bilinear(to_torch(x), scale_factor=2).numpy()
+        expected = TF.upsample_bilinear(to_torch(x), scale_factor=2).detach().numpy()
     with pytest.warns(UserWarning, match="deprecated"):
-        ours = CF.upsample_bilinear(cf.tensor(x), scale_factor=2).numpy()
+        ours = CF.upsample_bilinear(cf.tensor(x), scale_factor=2).detach().numpy()
     assert_close(ours, expected)
 
 
@@ -166,14 +166,14 @@ def test_pixel_shuffle_and_unshuffle_match_torch_and_invert_each_other(rng, shap
     x = rng.normal(size=shape)
     xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
     yc, yt = CF.pixel_shuffle(xc, r), TF.pixel_shuffle(xt, r)
-    assert_close(yc.numpy(), yt.detach().numpy())
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
     g = rng.normal(size=yt.shape)
     yc.backward(cf.tensor(g))
     yt.backward(to_torch(g))
-    assert_close(xc.grad.numpy(), xt.grad.numpy())
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy())
     back = CF.pixel_unshuffle(yc, r)
-    assert_close(back.numpy(), TF.pixel_unshuffle(yt, r).detach().numpy())
-    assert_close(back.numpy(), x)
+    assert_close(back.detach().numpy(), TF.pixel_unshuffle(yt, r).detach().numpy())
+    assert_close(back.detach().numpy(), x)
     assert repr(cf.nn.PixelShuffle(r)) == repr(torch.nn.PixelShuffle(r))
     assert repr(cf.nn.PixelUnshuffle(r)) == repr(torch.nn.PixelUnshuffle(r))
 
@@ -222,11 +222,11 @@ def test_padding_layer_matches_torch(rng, name, args, shape):
     x = rng.normal(size=shape)
     xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
     yc, yt = ours(xc), theirs(xt)
-    assert_close(yc.numpy(), yt.detach().numpy())
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
     g = rng.normal(size=yt.shape)
     yc.backward(cf.tensor(g))
     yt.backward(to_torch(g))
-    assert_close(xc.grad.numpy(), xt.grad.numpy())
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy())
 
 
 @pytest.mark.parametrize("name", sorted({case[0] for case in PAD_LAYERS}))

@@ -6,7 +6,7 @@ initialization and reprs; and the convolution variants of the seeds (depthwise
 separable, spatially separable, flattened, dynamic, channel shuffle) composed from them.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (
     CELU,
     ELU,
@@ -92,6 +92,7 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .parallel import DataParallel
 from .parameter import Parameter
 from .pooling import (
     AdaptiveAvgPool1d,
@@ -153,6 +154,7 @@ __all__ = [
     "ConvTranspose3d",
     "CosineSimilarity",
     "CrossEntropyLoss",
+    "DataParallel",
     "DepthwiseSeparableConv2d",
     "Dropout",
     "Dropout1d",
@@ -248,6 +250,7 @@ __all__ = [
     "ZeroPad3d",
     "functional",
     "init",
+    "parallel",
     "separable_factors",
     "utils",
 ]

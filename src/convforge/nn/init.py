@@ -9,21 +9,39 @@ in torch). ``cf.manual_seed(n)`` makes every initializer reproducible.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
+from scipy import special
 
 from .. import random as cf_random
 from ..autograd.tensor import Tensor
 
 __all__ = [
     "calculate_gain",
+    "constant",
     "constant_",
+    "dirac",
+    "dirac_",
+    "eye",
+    "eye_",
+    "kaiming_normal",
     "kaiming_normal_",
+    "kaiming_uniform",
     "kaiming_uniform_",
+    "normal",
     "normal_",
     "ones_",
+    "orthogonal",
+    "orthogonal_",
+    "sparse",
+    "sparse_",
+    "trunc_normal_",
+    "uniform",
     "uniform_",
+    "xavier_normal",
     "xavier_normal_",
+    "xavier_uniform",
     "xavier_uniform_",
     "zeros_",
 ]
@@ -165,3 +183,127 @@ def default_layer_init_(weight, bias=None) -> None:
         fan_in, _ = calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         uniform_(bias, -bound, bound)
+
+
+def trunc_normal_(
+    tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
+):
+    """Fill with N(mean, std^2) truncated to [a, b], by the inverse CDF (as torch).
+
+    ``U(cdf(a), cdf(b))`` samples mapped through the normal quantile, then clamped to [a, b]
+    against round-off. Warns when ``mean`` is more than 2 std outside [a, b].
+    """
+    data = _data("trunc_normal_", tensor)
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a must be less than b, but got a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "trunc_normal_: mean is more than 2 std from [a, b]; the distribution of values may be incorrect",
+            UserWarning,
+            stacklevel=2,
+        )
+    rng = cf_random.resolve_generator(generator, "trunc_normal_")
+    low, high = (special.ndtr((v - mean) / std) for v in (a, b))
+    values = special.ndtri(rng.uniform(low, high, data.shape)) * std + mean
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def _check_2d(op: str, data: np.ndarray) -> None:
+    if data.ndim != 2:
+        raise ValueError(f"{op}: only 2-D tensors are supported, but got a tensor of shape {data.shape}")
+
+
+def orthogonal_(tensor, gain: float = 1, generator=None):
+    """Fill with a (semi-)orthogonal matrix: the Q of a QR of a standard normal sample, signs
+    fixed by R's diagonal (Saxe et al.), times ``gain``. A tensor of 3 or more dimensions is
+    viewed as ``(size(0), numel / size(0))``."""
+    data = _data("orthogonal_", tensor)
+    if data.ndim < 2:
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dimensions are supported, but got shape {data.shape}"
+        )
+    if data.size == 0:
+        return tensor  # nothing to fill (torch warns and returns)
+    rows = data.shape[0]
+    cols = data.size // rows
+    rng = cf_random.resolve_generator(generator, "orthogonal_")
+    flat = rng.normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)  # q: (max, min) with orthonormal columns
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(data.shape))
+
+
+def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
+    """Fill a 2-D tensor with N(0, std^2) and zero ``ceil(sparsity * rows)`` random rows of each
+    column (Martens, 2010)."""
+    data = _data("sparse_", tensor)
+    _check_2d("sparse_", data)
+    if not 0 <= sparsity <= 1:
+        raise ValueError(f"sparse_: sparsity must be in [0, 1], but got sparsity={sparsity}")
+    rows, cols = data.shape
+    zeros_per_column = math.ceil(sparsity * rows)
+    rng = cf_random.resolve_generator(generator, "sparse_")
+    values = rng.normal(0.0, std, (rows, cols))
+    for column in range(cols):
+        values[rng.permutation(rows)[:zeros_per_column], column] = 0
+    return _fill(tensor, values)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the main diagonal of a rectangle)."""
+    data = _data("eye_", tensor)
+    _check_2d("eye_", data)
+    return _fill(tensor, np.eye(*data.shape))
+
+
+def dirac_(tensor, groups: int = 1):
+    """Fill a 3/4/5-D conv weight with the Dirac delta: a convolution with it copies its input
+    channels (per group: output ``g*out_per_group + d`` takes input ``d`` at the kernel centre)."""
+    data = _data("dirac_", tensor)
+    if data.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, but got shape {data.shape}"
+        )
+    if not isinstance(groups, int) or groups < 1 or data.shape[0] % groups:
+        raise ValueError(f"dirac_: groups must divide dim 0 ({data.shape[0]}), but got groups={groups!r}")
+    out_per_group = data.shape[0] // groups
+    values = np.zeros(data.shape)
+    centre = tuple(k // 2 for k in data.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, data.shape[1])):
+            values[(g * out_per_group + d, d, *centre)] = 1
+    return _fill(tensor, values)
+
+
+def _deprecated(new):
+    """torch's old spellings without the trailing underscore: warn, then call ``new``."""
+    old_name = new.__name__[:-1]
+
+    def old(*args, **kwargs):
+        warnings.warn(
+            f"nn.init.{old_name} is now deprecated in favor of nn.init.{new.__name__}",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return new(*args, **kwargs)
+
+    old.__name__ = old.__qualname__ = old_name
+    old.__doc__ = f"Deprecated: use :func:`{new.__name__}`."
+    return old
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

@@ -44,12 +44,15 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks: dict) -> None:
+    def __init__(self, hooks: dict, *extra: set) -> None:
         self.hooks = hooks
+        self.extra = extra  # the with_kwargs / always_call id sets that may hold this hook
         self.id = next(self._ids)
 
     def remove(self) -> None:
         self.hooks.pop(self.id, None)
+        for ids in self.extra:
+            ids.discard(self.id)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -118,6 +121,10 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        # ids of the hooks registered with_kwargs=True / always_call=True (torch's bookkeeping)
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_hooks_always_called", set())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -125,16 +132,36 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {result!r}"
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        try:
+            output = self.forward(*args, **kwargs)
+        except Exception:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    self._call_forward_hook(hook_id, hook, args, kwargs, None)
+            raise
+        for hook_id, hook in list(self._forward_hooks.items()):
+            result = self._call_forward_hook(hook_id, hook, args, kwargs, output)
             if result is not None:
                 output = result
         return output
+
+    def _call_forward_hook(self, hook_id: int, hook: Callable, args: tuple, kwargs: dict, output):
+        if hook_id in self._forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, output)
+        return hook(self, args, output)
 
     # ---- registration -----------------------------------------------------------------
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -269,8 +296,8 @@ class Module:
             child_prefix = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, child_prefix, remove_duplicate)
 
-    def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -326,6 +353,26 @@ class Module:
                 raise AttributeError(f"{type(module).__name__} has no submodule '{part}' (in '{target}')")
             module = child
         return module
+
+    def _get_member(self, kind: str, store: str, target: str):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in getattr(module, store):
+            raise AttributeError(f"{type(module).__name__} has no {kind} '{name}' (in '{target}')")
+        return getattr(module, store)[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``'features.0.weight'``)."""
+        return self._get_member("parameter", "_parameters", target)
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``'bn.running_mean'``)."""
+        return self._get_member("buffer", "_buffers", target)
+
+    def share_memory(self) -> Module:
+        """torch moves the tensors to shared memory for multiprocessing; arrays here are
+        shared by the threads that run data loading, so there is nothing to move."""
+        return self
 
     # ---- modes and gradients ----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -398,16 +445,35 @@ class Module:
         return self
 
     # ---- hooks ------------------------------------------------------------------------
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args, output)`` after each forward; a non-None result replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args, output)`` after each forward (``hook(module, args, kwargs, output)``
+        with ``with_kwargs``); a non-None result replaces the output. ``prepend`` runs it before
+        the hooks already registered; ``always_call`` runs it (with output None) when forward raises."""
+        handle = RemovableHandle(
+            self._forward_hooks, self._forward_hooks_with_kwargs, self._forward_hooks_always_called
+        )
         self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        if always_call:
+            self._forward_hooks_always_called.add(handle.id)
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args)`` before each forward; a non-None result replaces the args."""
-        handle = RemovableHandle(self._forward_pre_hooks)
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args)`` before each forward; a non-None result replaces the args. With
+        ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``."""
+        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     # ---- state dict -------------------------------------------------------------------
@@ -438,8 +504,14 @@ class Module:
             destination[key] = tensor if keep_vars or is_lazy(tensor) else tensor.array.copy()
         return destination
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> IncompatibleKeys:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
+
+        With ``assign=True`` each parameter and buffer takes a copy of the saved array as it
+        is, with its dtype (torch's ``assign``), instead of casting into the existing array;
+        the Parameter objects stay the same, so an optimizer built on them keeps working.
 
         Values may be ndarrays, cf.Tensors, torch tensors or anything ``np.asarray`` takes;
         they are cast to each parameter's dtype. Nothing is changed unless every value
@@ -479,7 +551,10 @@ class Module:
             for key, array in arrays.items():
                 if is_lazy(targets[key]):  # a lazy layer's placeholder takes the saved shape
                     targets[key].materialize(array.shape)
-                targets[key].array[...] = array
+                if assign:
+                    targets[key].array = np.array(array, copy=True)
+                else:
+                    targets[key].array[...] = array
         for module in self.modules():
             if getattr(module, "_sizes_from_state", None) and not module.has_uninitialized_params():
                 module._sizes_from_state()  # a lazy layer learns in_features etc. from the loaded weights
