@@ -176,3 +176,54 @@ def test_gradients_pass_gradcheck(rng):
     x = cf.tensor(rng.normal(scale=2, size=(3, 4)), requires_grad=True)
     for fn in ("silu", "mish", "softplus", "logsigmoid", "elu", "selu", "softsign", "tanhshrink"):
         assert cf.autograd.gradcheck(getattr(CF, fn), (x,)), fn
+
+
+INPLACE_CASES = [
+    ("hardtanh", {}),
+    ("relu6", {}),
+    ("hardsigmoid", {}),
+    ("hardswish", {}),
+    ("silu", {}),
+    ("mish", {}),
+    ("elu", {"alpha": 0.7}),
+    ("selu", {}),
+    ("celu", {}),
+    ("threshold", {"threshold": 0.1, "value": 2.0}),
+]
+
+
+@pytest.mark.parametrize(("fn", "kwargs"), INPLACE_CASES, ids=str)
+def test_inplace_writes_into_the_input_and_returns_it_as_torch(rng, fn, kwargs):
+    x = rng.normal(scale=3, size=(3, 4))
+    xc, xt = cf.tensor(x.copy()), to_torch(x.copy())
+    yc, yt = getattr(CF, fn)(xc, inplace=True, **kwargs), getattr(TF, fn)(xt, inplace=True, **kwargs)
+    assert yc is xc and yt is xt
+    assert_close(xc.detach().numpy(), xt.detach().numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("fn", "kwargs"), INPLACE_CASES, ids=str)
+def test_inplace_on_an_intermediate_tensor_backpropagates_as_torch(rng, fn, kwargs):
+    a = rng.normal(scale=3, size=(3, 4))
+    ac, at = cf.tensor(a, requires_grad=True), to_torch(a, requires_grad=True)
+    yc, yt = (
+        getattr(CF, fn)(ac * 2.0, inplace=True, **kwargs),
+        getattr(TF, fn)(at * 2.0, inplace=True, **kwargs),
+    )
+    (yc * yc).sum().backward()
+    (yt * yt).sum().backward()
+    assert_close(ac.grad.detach().numpy(), at.grad.detach().numpy(), rtol=RTOL.get(fn, 1e-9))
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_refused_as_torch():
+    with pytest.raises(RuntimeError):
+        TF.silu(torch.ones(2, requires_grad=True), inplace=True)
+    with pytest.raises(RuntimeError):
+        CF.silu(cf.ones(2, requires_grad=True), inplace=True)
+
+
+def test_inplace_layers_modify_their_input():
+    x = cf.tensor(np.array([-2.0, 0.5, 4.0]))
+    cf.nn.Hardswish(inplace=True)(x)
+    np.testing.assert_allclose(
+        x.detach().numpy(), TF.hardswish(torch.tensor([-2.0, 0.5, 4.0], dtype=torch.float64)).numpy()
+    )

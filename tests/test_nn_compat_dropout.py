@@ -128,3 +128,13 @@ def test_dropout1d_refuses_4d_input_and_dropout2d_warns_on_3d():
         CF.dropout1d(cf.ones(2, 3, 4, 5))
     with pytest.warns(UserWarning, match="3D input"):
         CF.dropout2d(cf.ones(2, 3, 4))
+
+
+@pytest.mark.parametrize("fn", ["dropout1d", "dropout2d", "alpha_dropout", "feature_alpha_dropout"])
+def test_inplace_dropout_writes_into_the_input(fn):
+    cf.manual_seed(5)
+    x = cf.ones(4, 6, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        y = getattr(CF, fn)(x, 0.5, True, True)
+    assert y is x and not np.all(x.detach().numpy() == 1)

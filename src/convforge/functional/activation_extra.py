@@ -3,8 +3,8 @@
 Each function is written in terms of ``relu``/``clamp``/``exp``/``log``/``sigmoid``/
 ``tanh``/``where``, so its gradient comes from theirs; the branches that are not taken
 are fed clamped arguments, so that an ``exp`` on the unused side never overflows into
-a ``0 * inf = nan`` gradient. ``inplace=`` is accepted with torch's default and, as
-``relu`` here, never writes into the input.
+a ``0 * inf = nan`` gradient. ``inplace=True`` writes the result into the input and returns
+it, with torch's in-place rules (refused on a leaf that requires grad); see :func:`in_place`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,19 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+def in_place(x: Tensor, result_of, inplace: bool) -> Tensor:
+    """``result_of(x)``, or with ``inplace`` that result written into ``x`` (``x.copy_``).
+
+    In place, the result is computed from a clone of ``x`` when ``x`` requires grad: the
+    nodes of the computation then hold the clone's memory, which the write does not touch,
+    and the gradient reaches the old ``x`` through the clone (torch saves the original
+    values of such in-place ops the same way).
+    """
+    if not inplace:
+        return result_of(x)
+    return x.copy_(result_of(x.clone() if x.requires_grad else x))
+
+
 def _number(op: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{op}: {name} must be a number, but got {name}={value!r}")
@@ -62,30 +75,30 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
         raise ValueError(
             f"hardtanh: min_val must be <= max_val, but got min_val={min_val}, max_val={max_val}"
         )
-    return _clip_open(_float_tensor("hardtanh", "input", input), low, high)
+    return in_place(_float_tensor("hardtanh", "input", input), lambda x: _clip_open(x, low, high), inplace)
 
 
 def relu6(input, inplace: bool = False) -> Tensor:
     """``min(max(0, x), 6)``. Shape: any."""
-    return _clip_open(_float_tensor("relu6", "input", input), 0.0, 6.0)
+    return in_place(_float_tensor("relu6", "input", input), lambda x: _clip_open(x, 0.0, 6.0), inplace)
 
 
 def hardsigmoid(input, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``, a piecewise-linear sigmoid (MobileNetV3). Shape: any."""
     x = _float_tensor("hardsigmoid", "input", input)
-    return _clip_open(x + 3.0, 0.0, 6.0) / 6.0
+    return in_place(x, lambda t: _clip_open(t + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
 def hardswish(input, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6`` (MobileNetV3); gradient 0 at -3 and 1 at 3, as torch. Shape: any."""
     x = _float_tensor("hardswish", "input", input)
-    return x * _clip_open(x + 3.0, 0.0, 6.0) / 6.0
+    return in_place(x, lambda t: t * _clip_open(t + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
 def silu(input, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (also called swish). Shape: any."""
     x = _float_tensor("silu", "input", input)
-    return x * x.sigmoid()
+    return in_place(x, lambda t: t * t.sigmoid(), inplace)
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -106,19 +119,19 @@ def _log1p_exp(s: Tensor) -> Tensor:
 def mish(input, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))`` (Misra, 2019). Shape: any."""
     x = _float_tensor("mish", "input", input)
-    return x * softplus(x).tanh()
+    return in_place(x, lambda t: t * softplus(t).tanh(), inplace)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where ``x > 0``, else ``alpha (exp(x) - 1)``. Shape: any."""
     x = _float_tensor("elu", "input", input)
     alpha = _number("elu", "alpha", alpha)
-    return x.where(x.array > 0, (x.clamp(max=0.0).exp() - 1.0) * alpha)
+    return in_place(x, lambda t: t.where(t.array > 0, (t.clamp(max=0.0).exp() - 1.0) * alpha), inplace)
 
 
 def selu(input, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with the self-normalizing constants of Klambauer et al. Shape: any."""
-    return elu(_float_tensor("selu", "input", input), SELU_ALPHA) * SELU_SCALE
+    return in_place(_float_tensor("selu", "input", input), lambda t: elu(t, SELU_ALPHA) * SELU_SCALE, inplace)
 
 
 def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -127,7 +140,9 @@ def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x), but got alpha=0")
     x = _float_tensor("celu", "input", input)
-    return x.where(x.array > 0, ((x.clamp(max=0.0) / alpha).exp() - 1.0) * alpha)
+    return in_place(
+        x, lambda t: t.where(t.array > 0, ((t.clamp(max=0.0) / alpha).exp() - 1.0) * alpha), inplace
+    )
 
 
 def logsigmoid(input) -> Tensor:
@@ -151,7 +166,7 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
     """``x`` where ``x > threshold``, else ``value``. Shape: any."""
     x = _tensor("threshold", "input", input)
     limit, fill = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
-    return x.where(x.array > limit, np.asarray(fill, dtype=x.dtype))
+    return in_place(x, lambda t: t.where(t.array > limit, np.asarray(fill, dtype=t.dtype)), inplace)
 
 
 def hardshrink(input, lambd: float = 0.5) -> Tensor:

@@ -1,5 +1,6 @@
 """Channel-wise (feature) dropout and alpha dropout, as torch's dropout1d/2d/3d,
-alpha_dropout and feature_alpha_dropout. Masks come from the seeded default generator."""
+alpha_dropout and feature_alpha_dropout. Masks come from the seeded default generator;
+``inplace=True`` writes the result into the input (see ``activation_extra.in_place``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from .. import random as cf_random
 from ..autograd.tensor import Tensor
 from ._common import _float_tensor
-from .activation_extra import SELU_ALPHA, SELU_SCALE
+from .activation_extra import SELU_ALPHA, SELU_SCALE, in_place
 
 __all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
 
@@ -31,13 +32,13 @@ def _channel_keep(x: Tensor, p: float, batched: bool) -> np.ndarray:
     return cf_random.default_generator().random(shape) >= p  # kept with probability 1 - p
 
 
-def _feature_dropout(x: Tensor, p: float, training: bool, batched: bool) -> Tensor:
+def _feature_dropout(x: Tensor, p: float, training: bool, batched: bool, inplace: bool) -> Tensor:
     if not training or p == 0:
         return x
     if p == 1:
-        return x * np.zeros((), dtype=x.dtype)
-    keep = _channel_keep(x, p, batched)
-    return x * (keep.astype(x.dtype) / x.dtype.type(1 - p))
+        return in_place(x, lambda t: t * np.zeros((), dtype=t.dtype), inplace)
+    scale = _channel_keep(x, p, batched).astype(x.dtype) / x.dtype.type(1 - p)
+    return in_place(x, lambda t: t * scale, inplace)
 
 
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -49,7 +50,7 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     x = _float_tensor("dropout1d", "input", input)
     if x.ndim not in (2, 3):
         raise ValueError(f"dropout1d: expected 2D or 3D input, but got a {x.ndim}D input of shape {x.shape}")
-    return _feature_dropout(x, p, training, batched=x.ndim == 3)
+    return _feature_dropout(x, p, training, x.ndim == 3, inplace)
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -74,7 +75,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
             UserWarning,
             stacklevel=2,
         )
-    return _feature_dropout(x, p, training, batched=x.ndim >= 2)
+    return _feature_dropout(x, p, training, x.ndim >= 2, inplace)
 
 
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -91,22 +92,22 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
             UserWarning,
             stacklevel=2,
         )
-    return _feature_dropout(x, p, training, batched=x.ndim != 4)
+    return _feature_dropout(x, p, training, x.ndim != 4, inplace)
 
 
-def _alpha(x: Tensor, p: float, training: bool, keep_fn) -> Tensor:
+def _alpha(x: Tensor, p: float, training: bool, keep_fn, inplace: bool) -> Tensor:
     """Alpha dropout: dropped units become SELU's saturation ``alpha'``, then ``a * x + b``
     restores zero mean and unit variance (Klambauer et al., 2017):
     ``a = ((1 - p)(1 + p alpha'^2))^(-1/2)``, ``b = -a alpha' p``."""
     if not training or p == 0:
         return x
     if p == 1:
-        return x * np.zeros((), dtype=x.dtype)
+        return in_place(x, lambda t: t * np.zeros((), dtype=t.dtype), inplace)
     keep = keep_fn().astype(x.dtype)
     a = ((1 - p) * (1 + p * _ALPHA_PRIME**2)) ** -0.5
     b = -a * _ALPHA_PRIME * p
     dropped_value = ((1 - keep) * (a * _ALPHA_PRIME + b) + keep * b).astype(x.dtype)
-    return x * (keep * a).astype(x.dtype) + dropped_value
+    return in_place(x, lambda t: t * (keep * a).astype(t.dtype) + dropped_value, inplace)
 
 
 def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
@@ -116,7 +117,7 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
     """
     p = _check_p("alpha_dropout", p)
     x = _float_tensor("alpha_dropout", "input", input)
-    return _alpha(x, p, training, lambda: cf_random.default_generator().random(x.shape) >= p)
+    return _alpha(x, p, training, lambda: cf_random.default_generator().random(x.shape) >= p, inplace)
 
 
 def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
@@ -128,4 +129,4 @@ def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace
     x = _float_tensor("feature_alpha_dropout", "input", input)
     if x.ndim < 2:
         raise ValueError(f"feature_alpha_dropout: input must be (N, C, *), but got input of shape {x.shape}")
-    return _alpha(x, p, training, lambda: _channel_keep(x, p, batched=True))
+    return _alpha(x, p, training, lambda: _channel_keep(x, p, batched=True), inplace)

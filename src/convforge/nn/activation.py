@@ -1,7 +1,8 @@
 """Activation layers with torch's constructors and reprs; each delegates to ``cf.nn.functional``.
 
-``inplace=True`` is accepted everywhere torch takes it, shown in the repr as torch does, and
-never writes into the input.
+``inplace=True`` is accepted everywhere torch takes it and shown in the repr as torch does;
+the new layers here write their result into the input then, as torch's (ReLU and LeakyReLU
+follow their functionals).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input) -> Tensor:
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
@@ -183,7 +184,7 @@ class Hardsigmoid(_InplaceActivation):
     _shows_inplace = False
 
     def forward(self, input) -> Tensor:
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_InplaceActivation):
@@ -192,28 +193,28 @@ class Hardswish(_InplaceActivation):
     _shows_inplace = False
 
     def forward(self, input) -> Tensor:
-        return F.hardswish(input)
+        return F.hardswish(input, self.inplace)
 
 
 class SiLU(_InplaceActivation):
     """``x * sigmoid(x)``. Shape: any."""
 
     def forward(self, input) -> Tensor:
-        return F.silu(input)
+        return F.silu(input, self.inplace)
 
 
 class Mish(_InplaceActivation):
     """``x * tanh(softplus(x))``. Shape: any."""
 
     def forward(self, input) -> Tensor:
-        return F.mish(input)
+        return F.mish(input, self.inplace)
 
 
 class SELU(_InplaceActivation):
     """``scale * elu(x, alpha)`` with the self-normalizing constants. Shape: any."""
 
     def forward(self, input) -> Tensor:
-        return F.selu(input)
+        return F.selu(input, self.inplace)
 
 
 class ELU(Module):
@@ -224,7 +225,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input) -> Tensor:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -234,7 +235,7 @@ class CELU(ELU):
     """``max(0, x) + min(0, alpha (exp(x / alpha) - 1))``. Shape: any."""
 
     def forward(self, input) -> Tensor:
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
 
 class Softplus(Module):
@@ -259,7 +260,7 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input) -> Tensor:
-        return F.threshold(input, self.threshold, self.value)
+        return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")

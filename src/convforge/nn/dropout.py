@@ -10,7 +10,7 @@ __all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Fe
 
 
 class _DropoutNd(Module):
-    """``p`` and ``inplace`` (accepted, never in place), checked and shown as torch's."""
+    """``p`` and ``inplace`` (the result written into the input), checked and shown as torch's."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -29,35 +29,35 @@ class Dropout1d(_DropoutNd):
     """
 
     def forward(self, input) -> Tensor:
-        return F.dropout1d(input, self.p, self.training)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
     """In training, zero whole channels with probability ``p``. Shape: (N, C, H, W) or (C, H, W)."""
 
     def forward(self, input) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(_DropoutNd):
     """In training, zero whole channels with probability ``p``. Shape: (N, C, D, H, W) or (C, D, H, W)."""
 
     def forward(self, input) -> Tensor:
-        return F.dropout3d(input, self.p, self.training)
+        return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps zero mean and unit variance (for SELU networks). Shape: any."""
 
     def forward(self, input) -> Tensor:
-        return F.alpha_dropout(input, self.p, self.training)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     """Alpha dropout of whole channels. Shape: (N, C, *), unchanged."""
 
     def forward(self, input) -> Tensor:
-        return F.feature_alpha_dropout(input, self.p, self.training)
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout(Module):
