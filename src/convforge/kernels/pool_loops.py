@@ -84,6 +84,36 @@ def _max_planes(x, geo, lo, hi, y, idx):
 
 
 @_jit.jit()
+def _max_planes_2d(x, geo, lo, hi, y, idx):
+    """:func:`_max_planes` for a depth of one without dilation (the common 2-D pool): the same
+    scan with unit-step loops, which compile to far tighter code than the general one."""
+    height, width = x.shape[2], x.shape[3]
+    o_h, o_w = y.shape[2], y.shape[3]
+    kh, kw, sh, sw, ph, pw = geo[0, 1], geo[0, 2], geo[1, 1], geo[1, 2], geo[2, 1], geo[2, 2]
+    for p in range(lo, hi):
+        plane = x[p, 0]
+        for oh in range(o_h):
+            h0 = max(oh * sh - ph, 0)
+            h1 = min(oh * sh - ph + kh, height)
+            y_row = y[p, 0, oh]
+            i_row = idx[p, 0, oh]
+            for ow in range(o_w):
+                w0 = max(ow * sw - pw, 0)
+                w1 = min(ow * sw - pw + kw, width)
+                best = plane[h0, w0]  # as torch's -inf start: the first tap is kept either way
+                best_at = h0 * width + w0
+                for h in range(h0, h1):
+                    row = plane[h]
+                    for w in range(w0, w1):
+                        value = row[w]
+                        if value > best or np.isnan(value):
+                            best = value
+                            best_at = h * width + w
+                y_row[ow] = best
+                i_row[ow] = best_at
+
+
+@_jit.jit()
 def _reads_input(o, size, kernel, stride, pad, dilation):
     """Whether the max window of output ``o`` has a tap inside ``[0, size)``."""
     return _start(o, stride, pad, dilation) < min(o * stride - pad + (kernel - 1) * dilation + 1, size)
@@ -180,10 +210,14 @@ def _avg_back_planes(g, geo, lo, hi, include_pad, divisor, gx):
 
 # parallel drivers: the same loops over blocks of planes ---------------------------------
 @_jit.jit(parallel=True)
-def _max_parallel(x, geo, y, idx):
+def _max_parallel(x, geo, flat, y, idx):
     per = -(-x.shape[0] // BLOCKS)
     for b in prange(BLOCKS):
-        _max_planes(x, geo, b * per, min(x.shape[0], (b + 1) * per), y, idx)
+        lo, hi = b * per, min(x.shape[0], (b + 1) * per)
+        if flat:
+            _max_planes_2d(x, geo, lo, hi, y, idx)
+        else:
+            _max_planes(x, geo, lo, hi, y, idx)
 
 
 @_jit.jit(parallel=True)
@@ -239,8 +273,11 @@ def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
     x3, geo = _as_3d(x, planes), _geometry(spec)
     y = np.empty((planes, *_out3(spec)), dtype=x.dtype)
     idx = np.empty(y.shape, dtype=np.int64)
+    flat = spec.ndim < 3 and all(d == 1 for d in spec.dilation)  # depth one, no dilation
     if _parallel(x.size, planes):
-        _max_parallel(x3, geo, y, idx)
+        _max_parallel(x3, geo, flat, y, idx)
+    elif flat:
+        _max_planes_2d(x3, geo, 0, planes, y, idx)
     else:
         _max_planes(x3, geo, 0, planes, y, idx)
     return y.reshape(out_shape), idx.reshape(out_shape)
