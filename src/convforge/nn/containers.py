@@ -76,6 +76,43 @@ class Sequential(Module):
         self._modules = OrderedDict((str(i), m) for i, m in enumerate(modules))
         return self
 
+    def pop(self, index: int | slice) -> Module:
+        """Remove and return the module at ``index`` (the rest renumbered), as torch's."""
+        module = self[index]
+        del self[index]
+        return module
+
+    def __add__(self, other: Sequential) -> Sequential:
+        """A new Sequential of this one's modules then ``other``'s (the same module objects)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                f"add operator supports only objects of Sequential class, but {type(other)} is given."
+            )
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                f"add operator supports only objects of Sequential class, but {type(other)} is given."
+            )
+        return self.extend(list(other))
+
+    def _repeat_factor(self, other) -> int:
+        if not isinstance(other, numbers.Integral) or isinstance(other, bool):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return int(other)
+
+    def __mul__(self, other: int) -> Sequential:
+        """A new Sequential that repeats these modules ``other`` times (the same objects, as torch)."""
+        return Sequential(*(list(self) * self._repeat_factor(other)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other: int) -> Sequential:
+        return self.extend(list(self) * (self._repeat_factor(other) - 1))
+
     def forward(self, input):
         for module in self:
             input = module(input)
@@ -114,6 +151,16 @@ class ModuleList(Module):
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        """A new ModuleList of this one's modules then ``other``'s (the same objects)."""
+        return ModuleList([*self, *other])
+
+    def pop(self, index: int | slice) -> Module:
+        """Remove and return the module at ``index`` (the rest renumbered), as torch's."""
+        module = self[index]
+        del self[index]
+        return module
 
     def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
