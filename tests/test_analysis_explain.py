@@ -79,5 +79,5 @@ def test_explain_rejects_an_index_outside_the_output():
         explain(np.ones((3, 3)), np.ones((2, 2)), (2, 0))
     with pytest.raises(ValueError, match="kernel size can't be greater"):
         explain(np.ones((2, 2)), np.ones((3, 3)), (0, 0))
-    with pytest.raises(ValueError, match="bias must have one value per output channel"):
+    with pytest.raises(ValueError, match="bias must have shape"):
         explain(np.ones((3, 3)), np.ones((2, 2)), (0, 0), bias=[1.0, 2.0])

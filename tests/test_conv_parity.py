@@ -29,7 +29,7 @@ import convforge.functional as F
 from conftest import RTOL, assert_all_close, assert_close, run_both, to_torch
 from convforge.kernels import select
 from convforge.kernels.select import ALGORITHMS
-from convforge.spec import conv_spec
+from convforge.spec import ConvArgs, Operand
 
 ALGORITHM_NAMES = sorted(ALGORITHMS)
 CF_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -112,16 +112,17 @@ CASES = [
 def kernel_spec(case, mode="zeros"):
     """The spec the kernel of ``case`` sees: a padding mode other than zeros pads first."""
     weight_shape = (case.c_out, case.c_in // case.groups, *case.kernel)
-    spec = conv_spec(
+    args = ConvArgs.parse(
         f"conv{case.n}d",
-        (case.batch, case.c_in, *case.spatial),
-        weight_shape,
         case.n,
-        case.stride,
-        case.padding,
-        case.dilation,
-        case.groups,
-        mode,
+        stride=case.stride,
+        padding=case.padding,
+        dilation=case.dilation,
+        groups=case.groups,
+        padding_mode=mode,
+    )
+    spec = args.resolve(
+        Operand((case.batch, case.c_in, *case.spatial), "float64"), Operand(weight_shape, "float64")
     )
     return spec.zero_padded()
 
@@ -144,7 +145,7 @@ def tolerance(case, algorithm, dtype, mode="zeros") -> float:
     """Round-off for exact algorithms; the documented bound for Winograd/FFT (and for 'auto'
     plans that contain them)."""
     spec = kernel_spec(case, mode)
-    names = select.kernel_for(spec).names if algorithm == "auto" else (algorithm,)
+    names = select.plan(spec).names if algorithm == "auto" else (algorithm,)
     bounds = [b for b in (select.error_bound(name, dtype) for name in names) if b is not None]
     return max([RTOL[np.dtype(dtype).type], *bounds])
 
@@ -211,6 +212,20 @@ def test_conv_keeps_float32_in_output_and_gradients(rng, algorithm):
     assert [t.dtype for t in ours] == [np.float32] * 4
 
 
+# float16 is stored in float16 and computed in float32 (the backend's dtype policy), as torch
+# 2.13 computes it on the CPU: both round a float32-accurate result once, so they agree to a
+# few float16 ulps (2**-10) of the largest value
+HALF_RTOL = 4 * 2.0**-10
+
+
+@pytest.mark.parametrize(("case", "algorithm"), with_algorithms(CASES[::2]))
+def test_conv_matches_torch_in_float16(rng, case, algorithm):
+    ours, theirs = compare_with_torch(rng, case, algorithm, dtype=np.float16)
+    bounds = [b for b in (select.error_bound(name, np.float32) for name in (algorithm,)) if b is not None]
+    assert_all_close(ours, theirs, np.float16, max([HALF_RTOL, *bounds]))
+    assert [t.dtype for t in ours] == [np.float16] * 4
+
+
 # --------------------------------------------------------------------------------------
 # padding: 'same', 'valid', asymmetric, padding modes
 # --------------------------------------------------------------------------------------
@@ -256,7 +271,8 @@ def explicit_pairs(case) -> tuple[tuple[int, int], ...]:
 )
 def test_same_padding_resolves_to_tensorflow_pads(size, k, s, d, expected):
     assert tensorflow_same_pads(size, k, s, d) == expected  # the helper below is right
-    spec = cf.spec.conv_spec("conv1d", (1, 1, size), (1, 1, k), 1, stride=s, padding="same", dilation=d)
+    args = ConvArgs.parse("conv1d", 1, stride=s, padding="same", dilation=d)
+    spec = args.resolve(Operand((1, 1, size)), Operand((1, 1, k)))
     assert spec.padding == (expected,)
     assert spec.out_spatial == (math.ceil(size / s),)
 

@@ -24,8 +24,9 @@ import convforge as cf  # noqa: E402
 import convforge.dask as cfd  # noqa: E402
 import convforge.functional as F  # noqa: E402
 from convforge.cli import main  # noqa: E402
-from convforge.dask.conv import _forward_algorithm, _memory_bounded  # noqa: E402
+from convforge.dask.conv import _block_plan  # noqa: E402
 from convforge.kernels import select  # noqa: E402
+from convforge.spec import ConvArgs, Operand  # noqa: E402
 from convforge.viz import filters  # noqa: E402
 
 MODES = ("zeros", "reflect", "replicate", "circular")
@@ -63,10 +64,21 @@ def assert_same_as_in_memory(actual: np.ndarray, expected: np.ndarray, algorithm
         np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-12 * scale)
 
 
-def in_memory_algorithm(x_shape, w_shape, stride, padding, dilation, groups, mode) -> str:
+def conv_spec(x_shape, w_shape, stride, padding, dilation, groups, mode) -> cf.spec.ConvSpec:
     n = len(w_shape) - 2
-    spec = cf.spec.conv_spec(f"conv{n}d", x_shape, w_shape, n, stride, padding, dilation, groups, mode)
-    return _forward_algorithm(spec.zero_padded(), "auto", "conv")
+    args = ConvArgs.parse(
+        f"conv{n}d", n, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode
+    )
+    return args.resolve(Operand(x_shape, "float64"), Operand(w_shape, "float64"))
+
+
+def compared_algorithm(y, x_shape, w_shape, stride, padding, dilation, groups, mode) -> str:
+    """The algorithm to judge exactness by: the blocks' one if the in-memory call runs it too
+    (then per-tap algorithms agree bit for bit), else 'im2col' (round-off)."""
+    spec = conv_spec(x_shape, w_shape, stride, padding, dilation, groups, mode)
+    in_memory = select.plan(spec.zero_padded()).forward_algorithm
+    blocks = _block_plan(spec, y.chunks[2:], max(y.chunks[0]), "auto", "conv").forward_algorithm
+    return blocks if blocks == in_memory else "im2col"
 
 
 # ---- the variant grid -----------------------------------------------------------------
@@ -94,7 +106,7 @@ def test_chunked_conv_equals_in_memory(client, rng, case, mode):
     b = rng.standard_normal(w_shape[0])
     y = cfd.conv(da.from_array(x, chunks=chunks), w, b, stride, padding, dilation, groups, mode)
     expected = CONV_ND[len(w_shape) - 2](x, w, b, stride, padding, dilation, groups, padding_mode=mode).array
-    algorithm = in_memory_algorithm(x_shape, w_shape, stride, padding, dilation, groups, mode)
+    algorithm = compared_algorithm(y, x_shape, w_shape, stride, padding, dilation, groups, mode)
     assert_same_as_in_memory(client.compute(y).result(), expected, algorithm)
 
 
@@ -107,7 +119,7 @@ def test_chunks_smaller_than_the_halo_are_merged_and_exact(client, rng, chunk):
     expected = F.conv2d(x, w, None, 1, "same", 3, padding_mode="reflect").array
     assert y.chunks[1] == (3,)  # channels whole
     assert min(y.chunks[2][:-1], default=19) >= 18  # each chunk holds its neighbour's halo
-    algorithm = in_memory_algorithm(x.shape, w.shape, 1, "same", 3, 1, "reflect")
+    algorithm = compared_algorithm(y, x.shape, w.shape, 1, "same", 3, 1, "reflect")
     assert_same_as_in_memory(client.compute(y).result(), expected, algorithm)
 
 
@@ -127,9 +139,10 @@ def test_blocks_whose_im2col_columns_pass_the_workspace_limit_run_gemm(client, r
     monkeypatch.setattr(cf.backends, "workspace_limit", 256 * 1024)  # 9x9 taps x 30x30 cells x 8 B > 256 KiB
     x = rng.standard_normal((1, 1, 60, 60))
     w = rng.standard_normal((1, 1, 9, 9))
-    spec = cf.spec.conv_spec("conv2d", x.shape, w.shape, 2, 1, "same")
-    assert _memory_bounded("im2col", spec, (30, 30), 8) == "gemm"
-    assert _memory_bounded("im2col", spec, (10, 10), 8) == "im2col"
+    spec = conv_spec(x.shape, w.shape, 1, "same", 1, 1, "zeros")
+    monkeypatch.setattr(select, "rule", lambda spec, direction: "im2col")  # what auto would take
+    assert _block_plan(spec, ((30, 30), (30, 30)), 1, "auto", "conv").forward_algorithm == "gemm"
+    assert _block_plan(spec, ((10,) * 6, (10,) * 6), 1, "auto", "conv").forward_algorithm == "im2col"
     y = cfd.conv(da.from_array(x, chunks=30), w, padding="same", padding_mode="reflect")
     expected = F.conv2d(x, w, padding="same", padding_mode="reflect", algorithm="gemm").array
     np.testing.assert_array_equal(client.compute(y).result(), expected)
@@ -145,7 +158,9 @@ def test_unbatched_and_plain_images(client, rng):
     yc = cfd.conv(da.from_array(image[None], chunks=(1, 8, 8)), many, padding=1)
     assert y1.shape == (30, 26) and y5.shape == (5, 30, 26) and yc.shape == (5, 30, 26)
     r1, r5, rc = client.compute([y1, y5, yc], sync=True)
-    assert_same_as_in_memory(r1, F.conv2d(image[None], one, padding="same", padding_mode="replicate").array[0])
+    assert_same_as_in_memory(
+        r1, F.conv2d(image[None], one, padding="same", padding_mode="replicate").array[0]
+    )
     assert_same_as_in_memory(r5, F.conv2d(image[None], many, padding=1).array)
     assert_same_as_in_memory(rc, r5)
 

@@ -21,7 +21,7 @@ import pytest
 import convforge as cf
 from convforge.backend import batch_chunk
 from convforge.kernels import im2col, jit, reference, select, windows
-from convforge.spec import conv_spec
+from convforge.spec import ConvArgs, Operand
 
 ALGORITHM_NAMES = sorted(select.ALGORITHMS)
 FAST_ALGORITHMS = [name for name in ALGORITHM_NAMES if name != reference.NAME]
@@ -51,7 +51,8 @@ SPECS = [
 def make_spec(case):
     in_shape, weight_shape, stride, padding, dilation, groups = case
     n = len(in_shape) - 2
-    return conv_spec("conv", in_shape, weight_shape, n, stride, padding, dilation, groups)
+    args = ConvArgs.parse("conv", n, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return args.resolve(Operand(in_shape, "float64"), Operand(weight_shape, "float64"))
 
 
 def spec_id(case) -> str:
@@ -161,11 +162,11 @@ def test_compiled_algorithms_step_aside_without_numba(monkeypatch, algorithm):
     spec = make_spec(first_supported(algorithm))
     monkeypatch.setattr(jit, "available", lambda: False)
     assert not select.ALGORITHMS[algorithm].supports(spec)
-    plan = select.kernel_for(spec)
+    plan = select.plan(spec)
     assert not {"winograd_f2", "winograd_f4", "depthwise", "direct"} & set(plan.names)
     assert plan.supports(spec)
     with pytest.raises(ValueError, match=f"algorithm='{algorithm}' does not support"):
-        select.kernel_for(spec, algorithm, "conv2d")
+        select.plan(spec, algorithm=algorithm, op="conv2d")
 
 
 # --------------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ def test_chunked_batches_give_the_same_results(rng, monkeypatch, case, algorithm
 @pytest.mark.parametrize("case", SPECS, ids=spec_id)
 def test_auto_plans_only_algorithms_that_support_the_spec(case):
     spec = make_spec(case)
-    plan = select.kernel_for(spec)
+    plan = select.plan(spec)
     assert isinstance(plan, select.Plan)
     assert all(select.ALGORITHMS[name].supports(spec) for name in plan.names)
     assert plan.supports(spec)
@@ -424,7 +425,7 @@ def test_auto_plans_only_algorithms_that_support_the_spec(case):
 
 def test_auto_plan_computes_the_convolution(rng):
     spec = make_spec(SPECS[9])
-    plan = select.kernel_for(spec)
+    plan = select.plan(spec)
     x, w, gy = operands(spec, rng)
     np.testing.assert_allclose(plan.forward(x, w, spec), reference.forward(x, w, spec), atol=1e-10)
     gx = plan.grad_input(gy, w, spec, x.shape)
@@ -454,20 +455,21 @@ def test_rule_sends_the_benchmark_layers_to_their_winners(case, expected):
 @pytest.mark.parametrize("algorithm", ALGORITHM_NAMES)
 def test_a_forced_algorithm_is_used(algorithm):
     spec = make_spec(first_supported(algorithm))
-    assert select.kernel_for(spec, algorithm) is select.ALGORITHMS[algorithm]
+    assert select.plan(spec, algorithm=algorithm).names == (algorithm,) * 3
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHM_NAMES)
 def test_a_forced_algorithm_refuses_a_spec_it_does_not_support(algorithm):
-    spec = conv_spec("conv2d", (1, 2, 6, 6), (2, 2, 3, 3), 2, padding=1, padding_mode="reflect")
+    args = ConvArgs.parse("conv2d", 2, padding=1, padding_mode="reflect")
+    spec = args.resolve(Operand((1, 2, 6, 6), "float64"), Operand((2, 2, 3, 3), "float64"))
     assert not select.ALGORITHMS[algorithm].supports(spec)  # kernels get zero-padded specs
     with pytest.raises(ValueError, match=f"algorithm='{algorithm}' does not support"):
-        select.kernel_for(spec, algorithm, "conv2d")
+        select.plan(spec, algorithm=algorithm, op="conv2d")
 
 
 def test_an_unknown_algorithm_is_refused_with_its_name():
     with pytest.raises(ValueError, match="algorithm='fastest'"):
-        select.kernel_for(make_spec(SPECS[0]), "fastest", "conv1d")
+        select.plan(make_spec(SPECS[0]), algorithm="fastest", op="conv1d")
 
 
 def test_every_algorithm_offers_the_contract():
@@ -487,13 +489,13 @@ def test_autotune_times_once_caches_and_persists(monkeypatch, tmp_path):
     timed = select.time_algorithms
     monkeypatch.setattr(select, "time_algorithms", lambda sp: calls.append(sp) or timed(sp))
     try:
-        plan = select.kernel_for(spec)
-        assert select.kernel_for(spec) == plan  # cached: timed once
+        plan = select.plan(spec)
+        assert select.plan(spec) == plan  # cached: timed once
         assert len(calls) == 1
         assert plan.supports(spec) and select.reference.NAME not in plan.names
         assert list(json.loads(path.read_text()).values()) == [list(plan.names)]
         select.clear_autotune_cache()  # a new process: the file answers, nothing is timed
-        assert select.kernel_for(spec) == plan
+        assert select.plan(spec) == plan
         assert len(calls) == 1
     finally:
         select.clear_autotune_cache()

@@ -179,14 +179,16 @@ def test_dynamic_conv_matches_per_sample_torch_definition(rng):
 
 
 def test_dynamic_conv_runs_one_convolution_for_the_whole_batch(monkeypatch, rng):
+    from convforge.nn import variants
+
     calls = []
-    original = cf.functional.conv2d
+    original = variants.conv_nd
 
-    def counting(*args, **kwargs):
-        calls.append(args[0].shape)
-        return original(*args, **kwargs)
+    def counting(args, input, *rest, **kwargs):
+        calls.append(input.shape)
+        return original(args, input, *rest, **kwargs)
 
-    monkeypatch.setattr(cf.functional, "conv2d", counting)
+    monkeypatch.setattr(variants, "conv_nd", counting)
     layer = cf.nn.DynamicConv2d(3, 4, 3, num_kernels=4)
     y = layer(cf.randn(5, 3, 6, 6))
     assert y.shape == (5, 4, 4, 4)

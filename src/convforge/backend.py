@@ -1,7 +1,17 @@
-"""The array namespace, dtype policy, workspace and thread settings.
+"""Dtype policy, workspace and thread settings: what every layer asks about the machine.
 
-Everything in ``kernels/`` gets its arrays from here, so a second namespace (CuPy) can be
-plugged in without touching the layers above.
+Arrays are NumPy arrays throughout (kernels use ``numpy``, ``scipy.fft`` and Numba on them
+directly); there is no array-namespace indirection. How a second array library would come
+in is described in ``docs/design.md``.
+
+Dtype policy (one place, used by ``functional`` and ``kernels/select.py``):
+
+* float32 (the default, :data:`DEFAULT_DTYPE`) and float64 compute in their own precision;
+* float16 is stored in float16 and computed in float32, rounded once at the end, as
+  PyTorch 2.13 computes float16 on the CPU (its kernels accumulate half in float); results
+  and gradients come back as float16;
+* ops PyTorch 2.13 refuses in float16 on the CPU (:data:`HALF_REFUSED`) raise a
+  ``TypeError`` before any array work, so a kernel never sees an unsupported dtype.
 """
 
 from __future__ import annotations
@@ -12,9 +22,27 @@ import numpy as np
 
 from .backend_flags import CudaFlags, CudnnFlags, MpsFlags
 
-xp = np
-
 DEFAULT_DTYPE = np.float32
+
+# operand dtype -> the dtype it is computed in
+COMPUTE_DTYPES = {"float16": "float32", "float32": "float32", "float64": "float64"}
+# ops torch 2.13 does not implement for float16 on the CPU ("avg_pool3d_out_frame" not implemented for 'Half')
+HALF_REFUSED = ("avg_pool3d",)
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """The dtype an operand of ``dtype`` is computed in (float16 -> float32; others unchanged)."""
+    return np.dtype(COMPUTE_DTYPES.get(str(np.dtype(dtype)), np.dtype(dtype).name))
+
+
+def check_computable(op: str, dtype) -> None:
+    """Refuse, before any array work, an op torch does not compute in this dtype on the CPU."""
+    if np.dtype(dtype) == np.float16 and op in HALF_REFUSED:
+        raise TypeError(
+            f"{op}: input must be float32 or float64, but got input of dtype float16 "
+            "(PyTorch 2.13 does not compute it in float16 on the CPU either)"
+        )
+
 
 _MIB = 1 << 20
 
@@ -27,7 +55,7 @@ class _Backends:
     is always processed at a time, so a single huge sample may exceed it.
 
     ``autotune``: when True, ``algorithm='auto'`` times the candidate algorithms once per
-    convolution geometry (each direction: forward, grad input, grad weight) and caches the
+    convolution geometry and dtype (each direction: forward, grad input, grad weight) and caches the
     fastest (``kernels/select.py``). ``autotune_file``: a JSON file the cache is read from
     and written to, so the timings survive the process (None: in memory only).
     """

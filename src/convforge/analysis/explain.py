@@ -279,15 +279,11 @@ def explain(
             f"{op}: input must be (C_in, *spatial) with as many spatial dimensions as the kernel "
             f"(weight {w.shape}), but got input of shape {x.shape}"
         )
-    spec = sp.conv_spec(op, (1, *x.shape), w.shape, n, stride, padding, dilation, groups, padding_mode)
-    b = None
-    if bias is not None:
-        b = np.asarray(bias, dtype=np.float64).reshape(-1)
-        if b.shape != (spec.out_channels,):
-            raise ValueError(
-                f"{op}: bias must have one value per output channel ({spec.out_channels}), "
-                f"but got bias of shape {np.shape(bias)}"
-            )
+    b = None if bias is None else np.asarray(bias, dtype=np.float64).reshape(-1)
+    args = sp.ConvArgs.parse(
+        op, n, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode
+    )
+    spec = args.resolve(x[None], w, b)
     position = _output_index(op, index, spec)
     terms = _terms(x, w, spec, position)
     return Explanation(position, terms, None if b is None else float(b[position[0]]), spec, x)

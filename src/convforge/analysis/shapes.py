@@ -48,17 +48,22 @@ def _split(op: str, input_shape: Sequence[int]) -> tuple[tuple[int, ...], int]:
     return tuple(int(v) for v in shape), len(shape) - 2
 
 
-def transposed_as_conv(
-    k: int, s: int, pads: tuple[int, int], d: int, output_padding: int
-) -> tuple[int, int, int]:
-    """A transposed convolution along one dimension as a stride-1 convolution.
+def transposed_as_conv(spec: sp.ConvSpec, in_spatial: Sequence[int]) -> tuple[tuple[int, int, int], ...]:
+    """A transposed convolution as a stride-1 convolution, per spatial dimension.
 
-    Returns ``(zeros, before, after)``: insert ``s - 1`` zeros between the input cells,
-    pad ``d*(k-1) - pad`` cells before and after (plus ``output_padding`` after; negative
-    means crop), then convolve at stride 1 (dilation ``d``) with the flipped kernel.
+    ``spec`` is the transposed convolution's spec (the convolution whose input gradient it
+    is), ``in_spatial`` its input size. Returns ``(zeros, before, after)`` per dimension:
+    insert ``s - 1`` zeros between the input cells, pad ``before`` and ``after`` cells
+    (``d*(k-1) - pad`` each, plus ``output_padding`` after; negative means crop), then
+    convolve at stride 1 (dilation ``d``) with the flipped kernel. The padding comes from
+    :func:`convforge.spec.grad_input_spec`, where it is derived.
     """
-    reach = d * (k - 1)
-    return s - 1, reach - pads[0], reach - pads[1] + output_padding
+    grad = sp.grad_input_spec(spec)
+    return tuple(
+        # the spec's own input is zero-filled up to its out_spatial: those cells pad after
+        (s - 1, before, after + (o - i) * s)
+        for (before, after), s, o, i in zip(grad.pads, spec.stride, spec.out_spatial, in_spatial)
+    )
 
 
 def _names(n: int) -> tuple[str, ...]:
@@ -111,12 +116,21 @@ def conv_output_shape(
                 f"{op}: groups must divide out_channels, but got groups={groups}, out_channels={c_out}"
             )
         weight = (c_in, c_out // groups, *kernel)
-        spec = sp.conv_transpose_spec(
-            op, in_shape, weight, n, stride, padding, output_padding, groups, dilation
+        args = sp.ConvArgs.parse(
+            op,
+            n,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            transposed=True,
+            output_padding=output_padding,
         )
+        spec = args.resolve(sp.Operand(in_shape), sp.Operand(weight))
         return _transposed_report(op, in_shape, spec, c_out)
     weight = (c_out, max(c_in // groups, 1), *kernel)
-    spec = sp.conv_spec(op, in_shape, weight, n, stride, padding, dilation, groups)
+    args = sp.ConvArgs.parse(op, n, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    spec = args.resolve(sp.Operand(in_shape), sp.Operand(weight))
     return _conv_report(op, in_shape, spec, padding)
 
 
@@ -152,7 +166,8 @@ def _transposed_report(op: str, in_shape, spec: sp.ConvSpec, c_out: int) -> Shap
     # spec describes the convolution whose input gradient this is: its input is our output
     out_spatial = spec.in_shape[2:]
     lines, equivalent = [], []
-    for name, i, k, s, pads, d, o in zip(
+    steps = transposed_as_conv(spec, in_shape[2:])
+    for name, i, k, s, pads, d, o, (zeros, before, after) in zip(
         _names(spec.ndim),
         in_shape[2:],
         spec.kernel_size,
@@ -160,10 +175,10 @@ def _transposed_report(op: str, in_shape, spec: sp.ConvSpec, c_out: int) -> Shap
         spec.padding,
         spec.dilation,
         out_spatial,
+        steps,
     ):
         extra = o - sp.conv_transpose_out_size(i, k, s, pads, d, 0)  # output_padding
         lines.append(f"{name}_out = ({i} - 1)·{s} - {pads[0]} - {pads[1]} + {d}·({k}-1) + {extra} + 1 = {o}")
-        zeros, before, after = transposed_as_conv(k, s, pads, d, extra)
         equivalent.append(f"{name}: {zeros} between cells, pad {before} before / {after} after")
     formula = "out = (in - 1)·stride - pad_before - pad_after + dilation·(kernel-1) + output_padding + 1"
     weight = (in_shape[1], c_out // spec.groups, *spec.kernel_size)
@@ -196,7 +211,10 @@ def pool_output_shape(
     op = f"{kind}_pool{n}d"
     if kind == "avg" and dilation not in (1, (1,) * n):
         raise ValueError(f"{op}: average pooling has no dilation, but got dilation={dilation!r}")
-    spec = sp.pool_spec(op, in_shape, n, kernel_size, stride, padding, dilation, ceil_mode)
+    args = sp.PoolArgs.parse(
+        op, n, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    )
+    spec = args.resolve(sp.Operand(in_shape))
     rounding = "ceil" if ceil_mode else "floor"
     lines = []
     notes = []

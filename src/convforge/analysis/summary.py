@@ -201,30 +201,8 @@ def _layer_effect(module, x, y, before: ReceptiveField | None, spatial):
     if isinstance(module, (*_CONV, *_CONV_T)):
         dims = len(module.kernel_size)
         weight = tuple(module.weight.shape)
-        if isinstance(module, _CONV_T):
-            spec = sp.conv_transpose_spec(
-                "summary",
-                x_shape,
-                weight,
-                dims,
-                module.stride,
-                module.padding,
-                module.output_padding,
-                module.groups,
-                module.dilation,
-            )
-        else:
-            spec = sp.conv_spec(
-                "summary",
-                x_shape,
-                weight,
-                dims,
-                module.stride,
-                module.padding,
-                module.dilation,
-                module.groups,
-                module.padding_mode,
-            )
+        # the module's own parsed arguments, resolved against the shapes this call saw
+        spec = module.conv_args().resolve(sp.Operand(x_shape), sp.Operand(weight), op="summary")
         macs = spec.with_batch(1).macs
         in_numel, out_numel = math.prod(x_shape[1:]), math.prod(y.shape[1:])
         dense = in_numel * out_numel + out_numel
@@ -236,16 +214,16 @@ def _layer_effect(module, x, y, before: ReceptiveField | None, spatial):
     if isinstance(module, (*_MAX_POOL, *_AVG_POOL)):
         dims = n if x_shape is None else len(x_shape) - 2
         dilation = getattr(module, "dilation", 1)
-        spec = sp.pool_spec(
+        args = sp.PoolArgs.parse(
             "summary",
-            x_shape,
             dims,
-            module.kernel_size,
-            module.stride,
-            module.padding,
-            dilation,
-            module.ceil_mode,
+            kernel_size=module.kernel_size,
+            stride=module.stride,
+            padding=module.padding,
+            dilation=dilation,
+            ceil_mode=module.ceil_mode,
         )
+        spec = args.resolve(sp.Operand(x_shape))
         field = before.conv(spec.kernel_size, spec.stride, spec.padding, spec.dilation) if before else None
         return field, 0, None
     if isinstance(module, _ADAPTIVE):

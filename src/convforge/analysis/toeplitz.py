@@ -122,7 +122,10 @@ def toeplitz(
     w = _weight_array(op, weight)
     n = w.ndim - 2
     batch, sample = _split_batch(op, input_shape, n)
-    spec = sp.conv_spec(op, (1, *sample), w.shape, n, stride, padding, dilation, groups, padding_mode)
+    args = sp.ConvArgs.parse(
+        op, n, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode
+    )
+    spec = args.resolve(sp.Operand((1, *sample)), sp.Operand(w.shape))  # any numeric weight
     return _batched(_matrix(w, spec), batch)
 
 
@@ -147,9 +150,17 @@ def conv_transpose_toeplitz(
     w = _weight_array(op, weight)
     n = w.ndim - 2
     batch, sample = _split_batch(op, input_shape, n)
-    spec = sp.conv_transpose_spec(
-        op, (1, *sample), w.shape, n, stride, padding, output_padding, groups, dilation
+    args = sp.ConvArgs.parse(
+        op,
+        n,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        transposed=True,
+        output_padding=output_padding,
     )
+    spec = args.resolve(sp.Operand((1, *sample)), sp.Operand(w.shape))  # any numeric weight
     matrix = _matrix(w, spec)
     # keep the rows of the convolution's outputs that x actually has
     rows = np.arange(matrix.shape[0]).reshape(spec.out_channels, *spec.out_spatial)
@@ -165,7 +176,8 @@ def _window_spec(op: str, sample_shape: tuple[int, ...], kernel_size, stride, pa
     if n < 1:
         raise ValueError(f"{op}: input must be (C, *spatial), but got shape {sample_shape}")
     kernel = sp.ntuple(kernel_size, n, "kernel_size", op, minimum=1)
-    return sp.conv_spec(op, (1, *sample_shape), (1, sample_shape[0], *kernel), n, stride, padding, dilation)
+    args = sp.ConvArgs.parse(op, n, stride=stride, padding=padding, dilation=dilation)
+    return args.resolve(sp.Operand((1, *sample_shape)), sp.Operand((1, sample_shape[0], *kernel)))
 
 
 def im2col_view(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:

@@ -17,15 +17,16 @@ clamped (replicate), modulo the size (circular), or a zero.
    copied, so the values are exact). Reflection is of the array's border, never of a
    chunk's own edge.
 3. **The in-memory kernel.** The piece is convolved by ``convforge.functional`` with
-   padding 0, running the algorithm the in-memory call picks for the whole array. A piece
+   padding 0. The algorithm is the one ``kernels/select.plan`` gives for the largest
+   block's convolution with a workspace of :data:`BLOCK_WORKSPACE` (or
+   ``backends.workspace_limit`` if smaller): im2col, whose column matrix is ``C_in * taps``
+   values per output cell, is turned away for large kernels on large tiles. A piece
    ``c*s + h`` long gives exactly ``c`` outputs.
 
-Per-tap algorithms (reference, gemm, depthwise) then give the in-memory result bit for
-bit; im2col, whose single GEMM BLAS blocks by matrix size, and Winograd/FFT, which
-transform whole tiles, agree to round-off. One exception to "the same algorithm": where
-``'auto'`` picks im2col and its column matrix for one block would pass
-:data:`BLOCK_WORKSPACE` (large kernels on large tiles), the blocks run ``gemm``. Channels
-are summed over, so a block holds all of them; batch chunks are kept (samples are
+Per-tap algorithms (reference, gemm, depthwise) give the in-memory result bit for bit
+when the in-memory call runs the same one; im2col, whose single GEMM BLAS blocks by matrix
+size, and Winograd/FFT, which transform whole tiles, agree to round-off. Channels are
+summed over, so a block holds all of them; batch chunks are kept (samples are
 independent).
 """
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import dask.array as da
@@ -42,13 +43,13 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from .. import functional as F
 from .. import spec as sp
 from ..autograd.tensor import Tensor
 from ..backend import backends
+from ..functional.conv import conv_nd
 from ..kernels import select
 
-# the largest im2col column matrix one block may allocate; past it the block runs gemm.
+# the scratch memory per sample one block may allocate (select.plan turns im2col away past it).
 # Dask workers get a few hundred MiB per thread, and a block holds its input, its haloed
 # piece and its output besides.
 BLOCK_WORKSPACE = 64 << 20
@@ -94,29 +95,22 @@ def _layout(op: str, shape: tuple[int, ...], n: int) -> str:
     return layouts[len(shape)]
 
 
-def _forward_algorithm(spec: sp.ConvSpec, algorithm: str, op: str) -> str:
-    """The algorithm the in-memory call would run forward for ``spec`` (zero-padded)."""
-    if algorithm == "auto" and getattr(backends, "autotune", False):
-        # autotuning times the whole-array geometry; every block tunes its own instead
-        select.check_algorithm(op, algorithm)
-        return "auto"
-    kernel = select.kernel_for(spec, algorithm, op)
-    return getattr(kernel, "forward_algorithm", None) or kernel.NAME
-
-
-def _memory_bounded(name: str, spec: sp.ConvSpec, block_out: Sequence[int], itemsize: int) -> str:
-    """``name``, or ``'gemm'`` where im2col's column matrix for one block would pass
-    :data:`BLOCK_WORKSPACE` (or ``backends.workspace_limit`` if that is smaller).
-
-    im2col copies every window: ``C_in * taps`` values per output cell, so a 7x7 kernel over
-    a 1024x1024 float32 tile needs 196 MiB, a 31x31 one over 2048x2048 15 GiB. The in-memory
-    call would need that for the whole array; a chunked one exists to stay small, so its
-    blocks run the per-tap ``gemm`` instead (no copies), which agrees with im2col to round-off.
-    """
-    if name != "im2col" or "gemm" not in select.ALGORITHMS:
-        return name
-    columns = spec.in_channels * math.prod(spec.kernel_size) * math.prod(block_out) * itemsize
-    return "gemm" if columns > min(BLOCK_WORKSPACE, backends.workspace_limit) else name
+def _block_plan(spec: sp.ConvSpec, out_chunks, batch: int, algorithm: str, op: str) -> select.Plan:
+    """The plan of the largest block: its padded piece convolved with padding 0, chosen by
+    ``select.plan`` within :data:`BLOCK_WORKSPACE` (or ``backends.workspace_limit``)."""
+    block_out = [max(c) for c in out_chunks]
+    piece = tuple(
+        (o - 1) * s + sp.effective_kernel_size(k, d)
+        for o, s, k, d in zip(block_out, spec.stride, spec.kernel_size, spec.dilation)
+    )
+    block = replace(
+        spec,
+        in_shape=(batch, spec.in_channels, *piece),
+        padding=((0, 0),) * spec.ndim,
+        padding_mode="zeros",
+    )
+    workspace = min(BLOCK_WORKSPACE, backends.workspace_limit)
+    return select.plan(block, algorithm=algorithm, workspace=workspace, op=op)
 
 
 def _out_chunks(in_chunks: Sequence[int], stride: int, extent: int, out: int) -> tuple[int, ...]:
@@ -227,11 +221,10 @@ def _padded_piece(pieces, gathers: Sequence[_Gather]) -> np.ndarray:
     return x
 
 
-def _conv_block(pieces, weight, bias, *, gathers, n, stride, dilation, groups, algorithm):
+def _conv_block(pieces, weight, bias, *, gathers, args: sp.ConvArgs, algorithm: str):
     """Convolve one block's padded piece with padding 0: the in-memory kernel."""
-    conv_nd = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
     x = _padded_piece(pieces, gathers)
-    return conv_nd(x, weight, bias, stride, 0, dilation, groups, algorithm=algorithm).array
+    return conv_nd(args, x, weight, bias, algorithm=algorithm).array
 
 
 def _nested_keys(name: str, batch: int, gathers: Sequence[_Gather]) -> list:
@@ -243,6 +236,35 @@ def _nested_keys(name: str, batch: int, gathers: Sequence[_Gather]) -> list:
         return [nest((*prefix, i), depth + 1) for i in gathers[depth].chunks]
 
     return nest((), 0)
+
+
+def _graph(xb: da.Array, w, b, spec: sp.ConvSpec, args: sp.ConvArgs, algorithm: str, op: str) -> da.Array:
+    """The (N, C_out, *out) dask array of one task per output block of ``xb`` (N, C, *spatial)."""
+    n = spec.ndim
+    extents = [sp.effective_kernel_size(k, d) for k, d in zip(spec.kernel_size, spec.dilation)]
+    out_chunks = [
+        _out_chunks(xb.chunks[2 + i], spec.stride[i], extents[i], spec.out_spatial[i]) for i in range(n)
+    ]
+    gathers = [
+        _gathers(
+            xb.chunks[2 + i], out_chunks[i], spec.stride[i], extents[i], spec.padding[i][0], spec.padding_mode
+        )
+        for i in range(n)
+    ]
+    algorithm_name = _block_plan(spec, out_chunks, max(xb.chunks[0]), algorithm, op).forward_algorithm
+    block_args = replace(args, padding=((0, 0),) * n, padding_mode="zeros")
+    name = f"convforge-{op}-{tokenize(xb, w, b, spec, algorithm_name)}"
+    weight_key, bias_key = (f"{name}-weight",), (f"{name}-bias",)
+    graph: dict = {weight_key: w, bias_key: b}
+    for batch in range(xb.numblocks[0]):
+        for index in itertools.product(*(range(len(c)) for c in out_chunks)):
+            block_gathers = tuple(gathers[i][j] for i, j in enumerate(index))
+            keys = _nested_keys(xb.name, batch, block_gathers)
+            block = partial(_conv_block, gathers=block_gathers, args=block_args, algorithm=algorithm_name)
+            graph[(name, batch, 0, *index)] = (block, keys, weight_key, bias_key)
+    layer = HighLevelGraph.from_collections(name, graph, dependencies=[xb])
+    chunks = (xb.chunks[0], (spec.out_channels,), *out_chunks)
+    return da.Array(layer, name, chunks, meta=np.empty((0,) * (n + 2), dtype=xb.dtype))
 
 
 # --------------------------------------------------------------------------------------
@@ -276,10 +298,9 @@ def conv(
 
     Output chunks follow the input's spatial chunks divided by the stride (merged where a
     chunk is narrower than the kernel's halo); the channel axis becomes one chunk.
-    ``algorithm='auto'`` runs in every block what the in-memory call picks for the whole
-    array, except that blocks whose im2col column matrix would pass :data:`BLOCK_WORKSPACE`
-    (64 MiB, or ``cf.backends.workspace_limit`` if smaller) run ``gemm`` (the same numbers
-    to round-off, no copies).
+    ``algorithm='auto'`` runs in every block what ``kernels/select.plan`` picks for the
+    largest block within :data:`BLOCK_WORKSPACE` (64 MiB, or ``cf.backends.workspace_limit``
+    if smaller) of scratch memory per sample.
     """
     x = check_dask_array("dask.conv", "input", x)
     w = _ndarray("dask.conv", "weight", weight)
@@ -290,55 +311,18 @@ def conv(
             f"but got weight of shape {w.shape}"
         )
     op = f"conv{n}d"
-    sp.check_dtype(op, "input", x.dtype)
-    sp.check_dtype(op, "weight", w.dtype)
-    if w.dtype != x.dtype:
-        raise TypeError(
-            f"{op}: input and weight must have the same dtype, but got input {x.dtype} and weight {w.dtype}"
-        )
     b = None if bias is None else _ndarray(op, "bias", bias)
-    if b is not None and b.dtype != x.dtype:
-        raise TypeError(f"{op}: bias must have the input's dtype {x.dtype}, but got bias {b.dtype}")
     layout = _layout(op, tuple(x.shape), n)
     lead = {"batched": (), "unbatched": (1,), "plain": (1, 1)}[layout]
     in_shape = (*lead, *x.shape)
-    spec = sp.conv_spec(op, in_shape, w.shape, n, stride, padding, dilation, groups, padding_mode)
-    if b is not None and b.shape != (spec.out_channels,):
-        raise ValueError(
-            f"{op}: bias must have shape ({spec.out_channels},) (one value per output channel), "
-            f"but got bias of shape {b.shape}"
-        )
-    algorithm_name = _forward_algorithm(spec.zero_padded(), algorithm, op)
-
+    args = sp.ConvArgs.parse(
+        op, n, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode
+    )
+    spec = args.resolve(sp.Operand(in_shape, str(x.dtype)), w, b)
+    select.check_algorithm(op, algorithm)
     # ---- graph building from here on
     xb = x.reshape(in_shape) if lead else x  # (N, C, *spatial)
-    xb = xb.rechunk({1: -1})
-    extents = [sp.effective_kernel_size(k, d) for k, d in zip(spec.kernel_size, spec.dilation)]
-    out_chunks = [
-        _out_chunks(xb.chunks[2 + i], spec.stride[i], extents[i], spec.out_spatial[i]) for i in range(n)
-    ]
-    gathers = [
-        _gathers(
-            xb.chunks[2 + i], out_chunks[i], spec.stride[i], extents[i], spec.padding[i][0], spec.padding_mode
-        )
-        for i in range(n)
-    ]
-    if algorithm == "auto":
-        block_out = [max(c) for c in out_chunks]
-        algorithm_name = _memory_bounded(algorithm_name, spec, block_out, x.dtype.itemsize)
-    geometry = {"n": n, "stride": spec.stride, "dilation": spec.dilation, "groups": spec.groups}
-    name = f"convforge-{op}-{tokenize(xb, w, b, spec, algorithm_name)}"
-    weight_key, bias_key = (f"{name}-weight",), (f"{name}-bias",)
-    graph: dict = {weight_key: w, bias_key: b}
-    for batch in range(xb.numblocks[0]):
-        for index in itertools.product(*(range(len(c)) for c in out_chunks)):
-            block_gathers = tuple(gathers[i][j] for i, j in enumerate(index))
-            keys = _nested_keys(xb.name, batch, block_gathers)
-            block = partial(_conv_block, gathers=block_gathers, algorithm=algorithm_name, **geometry)
-            graph[(name, batch, 0, *index)] = (block, keys, weight_key, bias_key)
-    layer = HighLevelGraph.from_collections(name, graph, dependencies=[xb])
-    chunks = (xb.chunks[0], (spec.out_channels,), *out_chunks)
-    y = da.Array(layer, name, chunks, meta=np.empty((0,) * (n + 2), dtype=x.dtype))
+    y = _graph(xb.rechunk({1: -1}), w, b, spec, args, algorithm, op)
     if layout == "unbatched":
         return y[0]
     if layout == "plain":

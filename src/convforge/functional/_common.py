@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from .. import spec as sp
 from ..autograd.tensor import Tensor, as_tensor
 
@@ -36,17 +37,10 @@ def _raw_array(value) -> np.ndarray | None:
 
 
 def _conv_operands(op: str, input, weight, bias):
+    """Input, weight and bias as Tensors (their dtypes and shapes are the spec's to check)."""
     x = _tensor(op, "input", input)
     w = _tensor(op, "weight", weight)
     b = None if bias is None else _tensor(op, "bias", bias)
-    sp.check_dtype(op, "input", x.dtype)
-    sp.check_dtype(op, "weight", w.dtype)
-    if w.dtype != x.dtype:
-        raise TypeError(
-            f"{op}: input and weight must have the same dtype, but got input {x.dtype} and weight {w.dtype}"
-        )
-    if b is not None and b.dtype != x.dtype:
-        raise TypeError(f"{op}: bias must have the input's dtype {x.dtype}, but got bias {b.dtype}")
     return x, w, b
 
 
@@ -59,8 +53,22 @@ def _check_bias(op: str, b: Tensor | None, channels: int) -> None:
 
 
 def _check_flag(op: str, name: str, value) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}: {name} must be a bool, but got {name}={value!r}")
+    sp.check_flag(op, name, value)
+
+
+def _computed(op: str, x: Tensor, *others: Tensor | None) -> tuple[Tensor, ...]:
+    """``x`` and ``others`` in the dtype the backend's policy computes ``x.dtype`` in
+    (float16 -> float32, differentiably; torch's CPU kernels accumulate half in float too),
+    after refusing an op torch does not compute in that dtype. Cast the result back with
+    ``.to(x.dtype)``."""
+    backend.check_computable(op, x.dtype)
+    target = backend.compute_dtype(x.dtype)
+    return tuple(None if t is None else t.to(target) for t in (x, *others))
+
+
+def _in_dtype_of(y: Tensor, x: Tensor) -> Tensor:
+    """The result in the caller's dtype again (a no-op unless the policy cast it)."""
+    return y.to(x.dtype) if np.issubdtype(y.dtype, np.floating) else y
 
 
 def _batched(x: Tensor, batched: bool) -> Tensor:

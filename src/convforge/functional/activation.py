@@ -11,7 +11,7 @@ from .. import spec as sp
 from ..autograd.ops import elementwise as ew
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import _float_tensor, _tensor
+from ._common import _computed, _float_tensor, _in_dtype_of, _tensor
 
 __all__ = ["dropout", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
 
@@ -35,16 +35,21 @@ def gelu(input, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` with the normal CDF ``Phi`` (``approximate='tanh'``: its tanh form)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', but got approximate={approximate!r}")
-    return nn_ops.GELU.apply(_float_tensor("gelu", "input", input), approximate)
+    x = _float_tensor("gelu", "input", input)
+    (computed,) = _computed("gelu", x)
+    return _in_dtype_of(nn_ops.GELU.apply(computed, approximate), x)
 
 
 def sigmoid(input) -> Tensor:
     """``1 / (1 + exp(-x))``, computed without overflow."""
-    return ew.Sigmoid.apply(_float_tensor("sigmoid", "input", input))
+    x = _float_tensor("sigmoid", "input", input)
+    return _in_dtype_of(ew.Sigmoid.apply(*_computed("sigmoid", x)), x)
 
 
 def tanh(input) -> Tensor:
-    return ew.Tanh.apply(_float_tensor("tanh", "input", input))
+    """The hyperbolic tangent, elementwise."""
+    x = _float_tensor("tanh", "input", input)
+    return _in_dtype_of(ew.Tanh.apply(*_computed("tanh", x)), x)
 
 
 def _softmax_axis(op: str, x: Tensor, dim) -> int:
@@ -68,13 +73,15 @@ def _softmax_input(op: str, input, dtype) -> Tensor:
 def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim`` (stable: shifted by the maximum)."""
     x = _softmax_input("softmax", input, dtype)
-    return nn_ops.Softmax.apply(x, _softmax_axis("softmax", x, dim))
+    (computed,) = _computed("softmax", x)
+    return _in_dtype_of(nn_ops.Softmax.apply(computed, _softmax_axis("softmax", x, dim)), x)
 
 
 def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim`` (stable; never takes the log of a softmax)."""
     x = _softmax_input("log_softmax", input, dtype)
-    return nn_ops.LogSoftmax.apply(x, _softmax_axis("log_softmax", x, dim))
+    (computed,) = _computed("log_softmax", x)
+    return _in_dtype_of(nn_ops.LogSoftmax.apply(computed, _softmax_axis("log_softmax", x, dim)), x)
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .. import spec as sp
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import _check_bias, _conv_operands
+from ._common import _check_bias, _computed, _conv_operands, _in_dtype_of
 
 __all__ = ["linear"]
 
@@ -17,6 +18,7 @@ def linear(input, weight, bias=None) -> Tensor:
     """
     op = "linear"
     x, w, b = _conv_operands(op, input, weight, bias)
+    sp.check_operand_dtypes(op, x, w, b)
     if w.ndim != 2:
         raise ValueError(
             f"{op}: weight must be 2-D (out_features, in_features), but got weight of shape {w.shape}"
@@ -27,4 +29,4 @@ def linear(input, weight, bias=None) -> Tensor:
             f"{x.shape}) but weight expects {w.shape[1]} (weight of shape {w.shape})"
         )
     _check_bias(op, b, w.shape[0])
-    return nn_ops.Linear.apply(x, w, b)
+    return _in_dtype_of(nn_ops.Linear.apply(*_computed(op, x, w, b)), x)

@@ -20,7 +20,7 @@ from ..autograd.ops import conv as conv_ops
 from ..autograd.ops import shape as shape_ops
 from ..autograd.tensor import Tensor
 from ..kernels import select
-from ._common import _batched, _check_bias, _check_flag, _conv_operands, _spatial_axes, _unbatched
+from ._common import _batched, _check_flag, _conv_operands, _spatial_axes, _unbatched
 
 __all__ = [
     "conv1d",
@@ -32,24 +32,44 @@ __all__ = [
 ]
 
 
-def _conv(op, n, input, weight, bias, stride, padding, dilation, groups, padding_mode, flip, algorithm):
+def conv_nd(
+    args: sp.ConvArgs,
+    input,
+    weight,
+    bias=None,
+    *,
+    op: str | None = None,
+    flip: bool = False,
+    algorithm: str = "auto",
+    output_size=None,
+) -> Tensor:
+    """Run a convolution (or, for ``args.transposed``, a transposed one) of parsed arguments.
+
+    The one entry behind ``conv1d/2d/3d``, ``conv_transpose1d/2d/3d`` and the nn modules
+    (which parse their arguments once and keep them): ``args.resolve`` checks the operands,
+    ``select.plan`` picks the algorithm, then one differentiable Function runs. ``op`` names
+    the call in errors (default ``args.op``).
+    """
+    op = op or args.op
     x, w, b = _conv_operands(op, input, weight, bias)
     _check_flag(op, "flip", flip)
-    batched = sp.batched_ndim(op, x.shape, n)
-    in_shape = x.shape if batched else (1, *x.shape)
-    spec = sp.conv_spec(op, in_shape, w.shape, n, stride, padding, dilation, groups, padding_mode)
-    _check_bias(op, b, spec.out_channels)
-    kernel = select.kernel_for(spec.zero_padded(), algorithm, op)
+    spec = args.resolve(x, w, b, op=op, output_size=output_size)
+    kernel = select.plan(spec.zero_padded(), algorithm=algorithm, op=op)
     # ---- array work from here on
-    x = _batched(x, batched)
+    x = _batched(x, spec.batched)
     if flip:
-        w = w.flip(_spatial_axes(n))
+        w = w.flip(_spatial_axes(args.ndim))
+    if args.transposed:
+        return _unbatched(conv_ops.ConvTranspose.apply(x, w, b, spec, kernel), spec.batched)
     if spec.padding_mode != "zeros":
-        mode = sp.PAD_MODES[sp.PADDING_MODES.index(spec.padding_mode)]
-        x = shape_ops.Pad.apply(x, spec.padding, mode, 0.0)
+        x = shape_ops.Pad.apply(x, spec.padding, spec.pad_mode, 0.0)
         spec = spec.zero_padded()
-    y = conv_ops.Conv.apply(x, w, b, spec, kernel)
-    return _unbatched(y, batched)
+    return _unbatched(conv_ops.Conv.apply(x, w, b, spec, kernel), spec.batched)
+
+
+def _conv(op, n, input, weight, bias, *, flip, algorithm, **arguments) -> Tensor:
+    args = sp.ConvArgs.parse(op, n, **arguments)
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm)
 
 
 def conv1d(
@@ -71,7 +91,18 @@ def conv1d(
     ``L_out = floor((L + pad_lo + pad_hi - dilation*(K-1) - 1) / stride) + 1``.
     """
     return _conv(
-        "conv1d", 1, input, weight, bias, stride, padding, dilation, groups, padding_mode, flip, algorithm
+        "conv1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=padding_mode,
+        flip=flip,
+        algorithm=algorithm,
     )
 
 
@@ -95,7 +126,18 @@ def conv2d(
     With ``flip=True`` the kernel is flipped first: true convolution.
     """
     return _conv(
-        "conv2d", 2, input, weight, bias, stride, padding, dilation, groups, padding_mode, flip, algorithm
+        "conv2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=padding_mode,
+        flip=flip,
+        algorithm=algorithm,
     )
 
 
@@ -117,39 +159,19 @@ def conv3d(
     Shape: weight (C_out, C_in/groups, kD, kH, kW); output size per dimension as conv2d.
     """
     return _conv(
-        "conv3d", 3, input, weight, bias, stride, padding, dilation, groups, padding_mode, flip, algorithm
+        "conv3d",
+        3,
+        input,
+        weight,
+        bias,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=padding_mode,
+        flip=flip,
+        algorithm=algorithm,
     )
-
-
-def _conv_transpose(
-    op,
-    n,
-    input,
-    weight,
-    bias,
-    stride,
-    padding,
-    output_padding,
-    groups,
-    dilation,
-    output_size,
-    flip,
-    algorithm,
-):
-    x, w, b = _conv_operands(op, input, weight, bias)
-    _check_flag(op, "flip", flip)
-    batched = sp.batched_ndim(op, x.shape, n)
-    in_shape = x.shape if batched else (1, *x.shape)
-    spec = sp.conv_transpose_spec(
-        op, in_shape, w.shape, n, stride, padding, output_padding, groups, dilation, output_size
-    )
-    _check_bias(op, b, spec.in_channels)
-    kernel = select.kernel_for(spec, algorithm, op)
-    x = _batched(x, batched)
-    if flip:
-        w = w.flip(_spatial_axes(n))
-    y = conv_ops.ConvTranspose.apply(x, w, b, spec, kernel)
-    return _unbatched(y, batched)
 
 
 def conv_transpose1d(
@@ -171,21 +193,17 @@ def conv_transpose1d(
     Shape: input (N, C_in, L); weight (C_in, C_out/groups, K); output (N, C_out, L_out) with
     ``L_out = (L-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1``.
     """
-    return _conv_transpose(
+    args = sp.ConvArgs.parse(
         "conv_transpose1d",
         1,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-        flip,
-        algorithm,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        transposed=True,
+        output_padding=output_padding,
     )
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm, output_size=output_size)
 
 
 def conv_transpose2d(
@@ -208,21 +226,17 @@ def conv_transpose2d(
     ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``. A 2x2 input
     with a 3x3 kernel at stride 1 gives 4x4.
     """
-    return _conv_transpose(
+    args = sp.ConvArgs.parse(
         "conv_transpose2d",
         2,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-        flip,
-        algorithm,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        transposed=True,
+        output_padding=output_padding,
     )
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm, output_size=output_size)
 
 
 def conv_transpose3d(
@@ -240,18 +254,14 @@ def conv_transpose3d(
     algorithm="auto",
 ) -> Tensor:
     """3-D transposed convolution (the input gradient of conv3d); sizes as conv_transpose2d."""
-    return _conv_transpose(
+    args = sp.ConvArgs.parse(
         "conv_transpose3d",
         3,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-        flip,
-        algorithm,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        transposed=True,
+        output_padding=output_padding,
     )
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm, output_size=output_size)

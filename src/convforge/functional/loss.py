@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor, as_tensor
-from ._common import _float_tensor, _raw_array, _tensor
+from ._common import _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss"]
 
@@ -94,7 +94,8 @@ def cross_entropy(
     ``reduction='none'``, the target's index shape.
     """
     op = "cross_entropy"
-    x = _float_tensor(op, "input", input)
+    given = _float_tensor(op, "input", input)
+    (x,) = _computed(op, given)  # the dtype policy: float16 computes in float32
     reduction = _reduction(op, size_average, reduce, reduction)
     if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing <= 1:
         raise ValueError(
@@ -102,7 +103,8 @@ def cross_entropy(
         )
     t = _class_target(op, x, target, ignore_index, soft_allowed=True)
     w = _class_weight(op, weight, x.shape[1] if x.ndim > 1 else x.shape[0])
-    return nn_ops.CrossEntropy.apply(x, t, w, int(ignore_index), float(label_smoothing), reduction)
+    loss = nn_ops.CrossEntropy.apply(x, t, w, int(ignore_index), float(label_smoothing), reduction)
+    return _in_dtype_of(loss, given)
 
 
 def nll_loss(
@@ -122,11 +124,12 @@ def nll_loss(
     Shape: input (N, C) or (N, C, *) or (C,); target (N) or (N, *) or () of class indices.
     """
     op = "nll_loss"
-    x = _float_tensor(op, "input", input)
+    given = _float_tensor(op, "input", input)
+    (x,) = _computed(op, given)  # the dtype policy: float16 computes in float32
     reduction = _reduction(op, size_average, reduce, reduction)
     t = _class_target(op, x, target, ignore_index, soft_allowed=False)
     w = _class_weight(op, weight, x.shape[1] if x.ndim > 1 else x.shape[0])
-    return nn_ops.NLLLoss.apply(x, t, w, int(ignore_index), reduction)
+    return _in_dtype_of(nn_ops.NLLLoss.apply(x, t, w, int(ignore_index), reduction), given)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
@@ -137,7 +140,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     with a warning, as in torch).
     """
     op = "mse_loss"
-    x = _float_tensor(op, "input", input)
+    given = _float_tensor(op, "input", input)
+    (x,) = _computed(op, given)  # the dtype policy: float16 computes in float32
     t = _tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     if t.shape != x.shape:
@@ -152,13 +156,15 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
         raise ValueError(
             f"{op}: weight must have the input's shape {x.shape}, but got weight of shape {w.shape}"
         )
+    if given.dtype != x.dtype and np.issubdtype(t.dtype, np.floating):
+        t, w = (None if v is None else v.to(x.dtype) for v in (t, w))  # float16 computed in float32
     diff = x - t
     squared = diff * diff if w is None else diff * diff * w
     if reduction == "none":
-        return squared
+        return _in_dtype_of(squared, given)
     if reduction == "sum":
-        return squared.sum()
-    return squared.mean() if w is None else squared.sum() / w.sum()
+        return _in_dtype_of(squared.sum(), given)
+    return _in_dtype_of(squared.mean() if w is None else squared.sum() / w.sum(), given)
 
 
 def binary_cross_entropy_with_logits(
@@ -173,7 +179,8 @@ def binary_cross_entropy_with_logits(
     Shape: input and target (*) of the same shape; output () or (*) for 'none'.
     """
     op = "binary_cross_entropy_with_logits"
-    x = _float_tensor(op, "input", input)
+    given = _float_tensor(op, "input", input)
+    (x,) = _computed(op, given)  # the dtype policy: float16 computes in float32
     t = _tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     if t.shape != x.shape:
@@ -192,4 +199,5 @@ def binary_cross_entropy_with_logits(
                 ) from e
             array = array.astype(x.dtype, copy=False)
         extras[name] = array
-    return nn_ops.BCEWithLogits.apply(x, t, extras["weight"], extras["pos_weight"], reduction)
+    loss = nn_ops.BCEWithLogits.apply(x, t, extras["weight"], extras["pos_weight"], reduction)
+    return _in_dtype_of(loss, given)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import _float_tensor, _raw_array, _tensor
+from ._common import _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
 
 __all__ = ["batch_norm"]
 
@@ -31,7 +31,8 @@ def batch_norm(
     Shape: input (N, C) or (N, C, *); running_mean, running_var, weight, bias (C,).
     """
     op = "batch_norm"
-    x = _float_tensor(op, "input", input)
+    given = _float_tensor(op, "input", input)
+    (x,) = _computed(op, given)  # the dtype policy: float16 computes in float32
     if x.ndim < 2:
         raise ValueError(f"{op}: input must be (N, C) or (N, C, *), but got input of shape {x.shape}")
     channels = x.shape[1]
@@ -62,5 +63,7 @@ def batch_norm(
         mean, var = _raw_array(running_mean), _raw_array(running_var)
     w = None if weight is None else _tensor(op, "weight", weight)
     b = None if bias is None else _tensor(op, "bias", bias)
+    if given.dtype != x.dtype:
+        w, b = (None if v is None else v.to(x.dtype) for v in (w, b))
     mean, var = mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)
-    return nn_ops.BatchNorm.apply(x, w, b, mean, var, float(eps), bool(training))
+    return _in_dtype_of(nn_ops.BatchNorm.apply(x, w, b, mean, var, float(eps), bool(training)), given)

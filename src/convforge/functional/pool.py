@@ -7,7 +7,7 @@ import numpy as np
 from .. import spec as sp
 from ..autograd.ops import pool as pool_ops
 from ..autograd.tensor import Tensor
-from ._common import _batched, _check_flag, _tensor, _unbatched
+from ._common import _batched, _check_flag, _computed, _in_dtype_of, _tensor, _unbatched
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -33,9 +33,8 @@ __all__ = [
 def _pool_input(op: str, input, n: int) -> tuple[Tensor, bool, tuple[int, ...]]:
     """The input as a Tensor, whether it is batched, and its batched shape."""
     x = _tensor(op, "input", input)
-    sp.check_dtype(op, "input", x.dtype)
-    batched = sp.batched_ndim(op, x.shape, n)
-    return x, batched, x.shape if batched else (1, *x.shape)
+    in_shape, batched = sp.pool_operand(op, x, n)
+    return x, batched, in_shape
 
 
 def _with_indices(y: Tensor, indices: np.ndarray, batched: bool, return_indices):
@@ -46,14 +45,14 @@ def _with_indices(y: Tensor, indices: np.ndarray, batched: bool, return_indices)
     return y, Tensor(indices if batched else indices[0])
 
 
-def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    x, batched, in_shape = _pool_input(op, input, n)
-    _check_flag(op, "ceil_mode", ceil_mode)
+def _max_pool(op: str, n: int, input, *, return_indices, **arguments):
+    args = sp.PoolArgs.parse(op, n, **arguments)
     _check_flag(op, "return_indices", return_indices)
-    spec = sp.pool_spec(op, in_shape, n, kernel_size, stride, padding, dilation, ceil_mode)
+    x = _tensor(op, "input", input)
+    spec = args.resolve(x)
     indices: list = []
-    y = pool_ops.MaxPool.apply(_batched(x, batched), spec, indices)
-    return _with_indices(y, indices[0], batched, return_indices)
+    y = pool_ops.MaxPool.apply(_batched(x, spec.batched), spec, indices)
+    return _with_indices(y, indices[0], spec.batched, return_indices)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -67,7 +66,15 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (n, c) row, as ``max_unpool1d`` takes it. NaN propagates.
     """
     return _max_pool(
-        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+        "max_pool1d",
+        1,
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        return_indices=return_indices,
     )
 
 
@@ -78,7 +85,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     positions ``h*W + w`` in each (n, c) plane of the unpadded input.
     """
     return _max_pool(
-        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+        "max_pool2d",
+        2,
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        return_indices=return_indices,
     )
 
 
@@ -89,28 +104,26 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ``(d*H + h)*W + w``.
     """
     return _max_pool(
-        "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+        "max_pool3d",
+        3,
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        return_indices=return_indices,
     )
 
 
-def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
-    x, batched, in_shape = _pool_input(op, input, n)
-    _check_flag(op, "ceil_mode", ceil_mode)
-    _check_flag(op, "count_include_pad", count_include_pad)
-    spec = sp.pool_spec(
-        op,
-        in_shape,
-        n,
-        kernel_size,
-        stride,
-        padding,
-        1,
-        ceil_mode,
-        count_include_pad,
-        divisor_override,
-        kernel_within_input=n == 3,  # torch's avg_pool3d (only) refuses inputs smaller than the kernel
-    )
-    return _unbatched(pool_ops.AvgPool.apply(_batched(x, batched), spec), batched)
+def _avg_pool(op: str, n: int, input, **arguments) -> Tensor:
+    # torch's avg_pool3d (only) refuses inputs smaller than the kernel
+    args = sp.PoolArgs.parse(op, n, kernel_within_input=n == 3, **arguments)
+    x = _tensor(op, "input", input)
+    spec = args.resolve(x)
+    (computed,) = _computed(op, x)
+    y = pool_ops.AvgPool.apply(_batched(computed, spec.batched), spec)
+    return _in_dtype_of(_unbatched(y, spec.batched), x)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -119,7 +132,16 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     Shape: output (N, C, L_out), ``L_out`` as max_pool1d with dilation 1. The divisor is the
     window clipped to the padded input, or to the input alone if not ``count_include_pad``.
     """
-    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+    return _avg_pool(
+        "avg_pool1d",
+        1,
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )
 
 
 def avg_pool2d(
@@ -137,7 +159,15 @@ def avg_pool2d(
     (a non-zero int) replaces every divisor.
     """
     return _avg_pool(
-        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
     )
 
 
@@ -155,7 +185,15 @@ def avg_pool3d(
     Shape: output (N, C, D_out, H_out, W_out), per dimension as avg_pool1d.
     """
     return _avg_pool(
-        "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        "avg_pool3d",
+        3,
+        input,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
     )
 
 
@@ -169,7 +207,8 @@ def _adaptive_avg_pool(op, n, input, output_size):
     # torch's 1-D and 2-D versions check only the spatial sizes (empty channels pool to empty
     # channels), its 3-D version the input as given from dimension 1 on
     x, batched, out_spatial = _adaptive_input(op, n, input, output_size, spatial_nonempty_only=n < 3)
-    return _unbatched(pool_ops.AdaptiveAvgPool.apply(x, out_spatial), batched)
+    (computed,) = _computed(op, x)
+    return _in_dtype_of(_unbatched(pool_ops.AdaptiveAvgPool.apply(computed, out_spatial), batched), x)
 
 
 def _adaptive_max_pool(op, n, input, output_size, return_indices):
@@ -245,7 +284,14 @@ def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size
     sp.check_nonempty(op, x.shape)  # as torch: even an unbatched input's channels may be empty
     indices_shape = indices.shape if batched else (1, *indices.shape)
     out_spatial = sp.unpool_output_size(
-        op, in_shape, indices_shape, n, kernel_size, stride, padding, output_size
+        op,
+        in_shape,
+        indices_shape,
+        n,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        output_size=output_size,
     )
     if indices.size:
         sp.check_unpool_indices(op, int(indices.min()), int(indices.max()), out_spatial)
@@ -284,7 +330,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     op = "unfold"
     n = sp.fold_ndim(kernel_size)
     x, batched, in_shape = _pool_input(op, input, n)
-    spec = sp.unfold_spec(op, in_shape, n, kernel_size, dilation, padding, stride)
+    spec = sp.unfold_spec(
+        op, in_shape, n, kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride
+    )
     return _unbatched(pool_ops.Unfold.apply(_batched(x, batched), spec), batched)
 
 
@@ -297,5 +345,13 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Te
     """
     op = "fold"
     x, batched, in_shape = _pool_input(op, input, 1)  # (N, C*K, L) like a 1-D signal
-    spec = sp.fold_spec(op, in_shape, output_size, kernel_size, dilation, padding, stride)
+    spec = sp.fold_spec(
+        op,
+        in_shape,
+        output_size=output_size,
+        kernel_size=kernel_size,
+        dilation=dilation,
+        padding=padding,
+        stride=stride,
+    )
     return _unbatched(pool_ops.Fold.apply(_batched(x, batched), spec), batched)

@@ -48,7 +48,8 @@ FOLD_BATCH_BELOW = 1024
 
 
 def supports(spec: ConvSpec) -> bool:
-    return spec.padding_mode == "zeros"
+    # the BLAS calls take float32 and float64 only (float16 is computed in float32: backend policy)
+    return spec.padding_mode == "zeros" and spec.dtype in ("float32", "float64")
 
 
 @dataclass(frozen=True)

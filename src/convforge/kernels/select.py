@@ -1,16 +1,21 @@
-"""Which algorithm computes which convolution.
+"""Which algorithm computes which convolution: the one chooser.
 
-The only module that knows which algorithm wins where. Every algorithm offers
-``supports(spec)``, ``forward``, ``grad_input`` and ``grad_weight``; registering it in
-``ALGORITHMS`` puts it under the parametrized parity tests and makes it selectable with
-``algorithm=``.
+Every algorithm offers ``supports(spec)`` and ``forward``, and usually the hand-written
+``grad_input`` and ``grad_weight``; an algorithm without them gets both directions derived
+from its ``forward`` (:mod:`.derived`, the gradients as convolutions of ``spec``). Registering
+it in ``ALGORITHMS`` puts it under the parametrized parity tests and makes it selectable
+with ``algorithm=``.
 
-``algorithm='auto'`` returns a :class:`Plan`: one algorithm per direction (forward, grad
-input, grad weight), because the winner differs by direction. The choice comes from
-:func:`rule` (rules read off ``benchmarks/RESULTS.md``) or, with
-``cf.backends.autotune = True``, from timing every supporting algorithm once per geometry
-(cached in memory and, with ``cf.backends.autotune_file``, in a JSON file). A plan never
-holds an algorithm whose ``supports(spec)`` is false.
+:func:`plan` is the front door: it always returns a :class:`Plan`, one algorithm per
+direction (forward, grad input, grad weight), because the winner differs by direction; a
+forced ``algorithm=`` is a plan with that name three times. ``'auto'`` takes :func:`rule`
+(rules read off ``benchmarks/RESULTS.md``) or, with ``cf.backends.autotune = True``, the
+fastest supporting algorithm timed once per geometry and dtype (cached in memory and, with
+``cf.backends.autotune_file``, in a JSON file); a ``workspace=`` byte bound turns away
+algorithms whose scratch memory per sample would pass it. A plan never holds an algorithm
+whose ``supports(spec)`` is false for the dtype it computes in: the backend's dtype policy
+(:func:`convforge.backend.compute_dtype`) says which that is, and the plan casts operands to
+it and results back.
 
 Exact algorithms agree with the definition to round-off; Winograd and FFT carry an
 ``ERROR_BOUND`` (per dtype, relative to the largest output) that :func:`error_bound` reports.
@@ -27,9 +32,9 @@ from types import ModuleType
 
 import numpy as np
 
-from ..backend import backends
+from ..backend import backends, compute_dtype
 from ..spec import ConvSpec
-from . import depthwise, direct, fft, gemm, im2col, reference, winograd
+from . import depthwise, derived, direct, fft, gemm, im2col, reference, winograd
 
 # name -> algorithm (a module, or an object with the same four functions)
 ALGORITHMS: dict[str, ModuleType] = {
@@ -67,29 +72,62 @@ def error_bound(algorithm: str, dtype) -> float | None:
     return None if bounds is None else bounds[np.dtype(dtype)]
 
 
+def _direction(name: str, direction: str):
+    """The function of ``direction`` of algorithm ``name``: its own, or derived from forward."""
+    algorithm = ALGORITHMS[name]
+    own = getattr(algorithm, direction, None)
+    if own is not None:
+        return own
+    return getattr(derived, direction)(algorithm.forward)
+
+
+def _supports(name: str, spec: ConvSpec, direction: str = "forward") -> bool:
+    """Whether ``name`` computes ``direction`` of ``spec`` (a derived direction needs its
+    forward to support the gradient's convolution)."""
+    algorithm = ALGORITHMS[name]
+    if not algorithm.supports(spec):
+        return False
+    if direction == "forward" or hasattr(algorithm, direction):
+        return True
+    return algorithm.supports(derived.direction_spec(spec, direction))
+
+
 @dataclass(frozen=True)
 class Plan:
-    """One algorithm per direction, as a kernel of the kernel contract."""
+    """One algorithm per direction, as a kernel of the kernel contract.
+
+    ``compute_dtype`` is what the algorithms compute in (the backend's policy for the
+    operands' dtype); operands of another dtype are cast to it and results cast back.
+    """
 
     forward_algorithm: str
     grad_input_algorithm: str
     grad_weight_algorithm: str
+    compute_dtype: str = "float32"
 
     def supports(self, spec: ConvSpec) -> bool:
-        return all(ALGORITHMS[name].supports(spec) for name in self.names)
+        spec = spec.with_dtype(self.compute_dtype)
+        return all(_supports(name, spec, d) for name, d in zip(self.names, DIRECTIONS))
 
     @property
     def names(self) -> tuple[str, str, str]:
         return (self.forward_algorithm, self.grad_input_algorithm, self.grad_weight_algorithm)
 
+    def _run(self, direction: str, name: str, a, b, spec: ConvSpec, *shape):
+        stored = a.dtype
+        computed = compute_dtype(stored)  # the policy for the arrays given (float16 -> float32)
+        a, b = (v.astype(computed, copy=False) for v in (a, b))
+        result = _direction(name, direction)(a, b, spec.with_dtype(computed.name), *shape)
+        return result.astype(stored, copy=False)
+
     def forward(self, x, w, spec):
-        return ALGORITHMS[self.forward_algorithm].forward(x, w, spec)
+        return self._run("forward", self.forward_algorithm, x, w, spec)
 
     def grad_input(self, gy, w, spec, x_shape):
-        return ALGORITHMS[self.grad_input_algorithm].grad_input(gy, w, spec, x_shape)
+        return self._run("grad_input", self.grad_input_algorithm, gy, w, spec, x_shape)
 
     def grad_weight(self, x, gy, spec, w_shape):
-        return ALGORITHMS[self.grad_weight_algorithm].grad_weight(x, gy, spec, w_shape)
+        return self._run("grad_weight", self.grad_weight_algorithm, x, gy, spec, w_shape)
 
 
 # --------------------------------------------------------------------------------------
@@ -125,7 +163,7 @@ def rule(spec: ConvSpec, direction: str) -> str:
     Winograd is not chosen: on this machine its transforms cost more than the GEMM work it
     saves (RESULTS.md); it stays selectable with ``algorithm=`` and under autotune.
     May name an algorithm that does not support ``spec`` (without Numba, say);
-    :func:`plan_for` then falls back along :data:`PREFERENCE`.
+    :func:`plan` then falls back along :data:`PREFERENCE`.
     """
     taps = math.prod(spec.kernel_size)
     c_g = spec.in_channels // spec.groups
@@ -159,28 +197,49 @@ def rule(spec: ConvSpec, direction: str) -> str:
     return im2col.NAME
 
 
-def plan_for(spec: ConvSpec) -> Plan:
-    """The 'auto' plan: autotuned if ``backends.autotune``, else :func:`rule`."""
-    if backends.autotune:
-        return _tuned_plan(spec)
-    names = []
-    for direction in DIRECTIONS:
-        name = rule(spec, direction)
-        if not ALGORITHMS[name].supports(spec):
-            name = next(n for n in PREFERENCE if ALGORITHMS[n].supports(spec))
-        names.append(name)
-    return Plan(*names)
+def workspace_bytes(name: str, spec: ConvSpec) -> int:
+    """Scratch memory per sample that algorithm ``name`` allocates for ``spec``'s forward.
+
+    im2col copies every window: ``C_in * taps`` values per output cell (a 7x7 kernel over a
+    1024x1024 float32 plane: 196 MiB); the other algorithms hold at most a few planes.
+    """
+    if name != im2col.NAME:
+        return 0
+    itemsize = 8 if spec.dtype == "float64" else 4
+    return spec.in_channels * math.prod(spec.kernel_size) * math.prod(spec.out_spatial) * itemsize
 
 
-def kernel_for(spec: ConvSpec, algorithm: str = "auto", op: str = "conv"):
-    """The algorithm (or 'auto' plan) that will compute ``spec``."""
+def _auto_name(spec: ConvSpec, direction: str, workspace: int | None) -> str:
+    """:func:`rule`'s choice, or the first of :data:`PREFERENCE` that supports ``spec`` and fits."""
+
+    def usable(name: str) -> bool:
+        fits = workspace is None or workspace_bytes(name, spec) <= workspace
+        return fits and _supports(name, spec, direction)
+
+    name = rule(spec, direction)
+    if usable(name):
+        return name
+    return next(n for n in PREFERENCE if usable(n))
+
+
+def plan(spec: ConvSpec, algorithm: str = "auto", workspace: int | None = None, op: str = "conv") -> Plan:
+    """The plan that computes ``spec``: the only place an algorithm is chosen.
+
+    ``algorithm`` forces one algorithm for every direction (``ValueError`` where it does not
+    support ``spec``); ``'auto'`` picks per direction, autotuned if ``backends.autotune``,
+    else by :func:`rule`, among the algorithms whose scratch memory per sample
+    (:func:`workspace_bytes`) fits ``workspace`` bytes (None: no bound). ``op`` names the
+    call in errors.
+    """
     check_algorithm(op, algorithm)
+    computed = spec.with_dtype(compute_dtype(spec.dtype).name)
     if algorithm != "auto":
-        module = ALGORITHMS[algorithm]
-        if not module.supports(spec):
+        if not all(_supports(algorithm, computed, d) for d in DIRECTIONS):
             raise ValueError(f"{op}: algorithm={algorithm!r} does not support this convolution: {spec}")
-        return module
-    return plan_for(spec)
+        return Plan(algorithm, algorithm, algorithm, computed.dtype)
+    if backends.autotune:
+        return _tuned_plan(computed, workspace)
+    return Plan(*(_auto_name(computed, d, workspace) for d in DIRECTIONS), computed.dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -190,9 +249,18 @@ _TUNED: dict[str, list[str]] = {}
 _LOADED_FILE: list[str | None] = [None]
 
 
-def _key(spec: ConvSpec) -> str:
+def _key(spec: ConvSpec, workspace: int | None = None) -> str:
     return json.dumps(
-        [spec.in_shape, spec.weight_shape, spec.stride, spec.padding, spec.dilation, spec.groups]
+        [
+            spec.in_shape,
+            spec.weight_shape,
+            spec.stride,
+            spec.padding,
+            spec.dilation,
+            spec.groups,
+            spec.dtype,
+            workspace,
+        ]
     )
 
 
@@ -231,29 +299,43 @@ def _time(call, repeats: int = 2) -> float:
     return best
 
 
-def time_algorithms(spec: ConvSpec, candidates=None, dtype=np.float32) -> dict[str, dict[str, float]]:
-    """Seconds per call of every candidate, per direction, on random data of ``spec``."""
+def time_algorithms(
+    spec: ConvSpec, candidates=None, workspace: int | None = None
+) -> dict[str, dict[str, float]]:
+    """Seconds per call of every candidate, per direction, on random data of ``spec``
+    (in ``spec.dtype``; only candidates that support it and fit ``workspace``)."""
     rng = np.random.default_rng(0)
+    dtype = np.dtype(spec.dtype)
     x = rng.standard_normal(spec.in_shape).astype(dtype)
     w = rng.standard_normal(spec.weight_shape).astype(dtype)
     gy = rng.standard_normal(spec.out_shape).astype(dtype)
-    names = [n for n in (candidates or ALGORITHMS) if n != reference.NAME and ALGORITHMS[n].supports(spec)]
+    names = [
+        n
+        for n in (candidates or ALGORITHMS)
+        if n != reference.NAME
+        and _supports(n, spec)
+        and (workspace is None or workspace_bytes(n, spec) <= workspace)
+    ]
     times: dict[str, dict[str, float]] = {d: {} for d in DIRECTIONS}
     for name in names:
-        algo = ALGORITHMS[name]
-        times["forward"][name] = _time(lambda a=algo: a.forward(x, w, spec))
-        times["grad_input"][name] = _time(lambda a=algo: a.grad_input(gy, w, spec, x.shape))
-        times["grad_weight"][name] = _time(lambda a=algo: a.grad_weight(x, gy, spec, w.shape))
+        for direction, args in (
+            ("forward", (x, w, spec)),
+            ("grad_input", (gy, w, spec, x.shape)),
+            ("grad_weight", (x, gy, spec, w.shape)),
+        ):
+            if _supports(name, spec, direction):
+                call = _direction(name, direction)
+                times[direction][name] = _time(lambda c=call, a=args: c(*a))
     return times
 
 
-def _tuned_plan(spec: ConvSpec) -> Plan:
+def _tuned_plan(spec: ConvSpec, workspace: int | None = None) -> Plan:
     _load(backends.autotune_file)
-    key = _key(spec)
+    key = _key(spec, workspace)
     names = _TUNED.get(key)
-    if names is None or not all(n in ALGORITHMS and ALGORITHMS[n].supports(spec) for n in names):
-        times = time_algorithms(spec)
+    if names is None or not all(n in ALGORITHMS and _supports(n, spec, d) for n, d in zip(names, DIRECTIONS)):
+        times = time_algorithms(spec) if workspace is None else time_algorithms(spec, workspace=workspace)
         names = [min(times[d], key=times[d].get) for d in DIRECTIONS]
         _TUNED[key] = names
         _save(backends.autotune_file)
-    return Plan(*names)
+    return Plan(*names, spec.dtype)

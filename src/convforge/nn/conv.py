@@ -1,21 +1,23 @@
 """Convolution layers: Conv1d/2d/3d and ConvTranspose1d/2d/3d on one ``_ConvNd`` base.
 
-``_ConvNd`` validates and normalizes the arguments once, creates the weight (shape
+``_ConvNd`` validates and normalizes the arguments once (:meth:`ConvArgs.parse
+<convforge.spec.ConvArgs.parse>`, kept as :meth:`_ConvNd.conv_args`), creates the weight (shape
 ``(C_out, C_in/groups, *kernel)``, or ``(C_in, C_out/groups, *kernel)`` when transposed),
 initializes it as torch does (``kaiming_uniform_(a=sqrt(5))``, bias ``U(-1/sqrt(fan_in),
 1/sqrt(fan_in))``) and prints itself as you would write it. The subclasses only say how
-many spatial dimensions they have; ``forward`` delegates to ``cf.nn.functional``.
+many spatial dimensions they have; ``forward`` runs the kept arguments through
+``functional.conv.conv_nd``, the entry the ``conv*d`` functions share.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import functional as F
 from .. import spec as sp
 from ..autograd.tensor import Tensor
 from ..backend import DEFAULT_DTYPE
 from ..device import check_available
+from ..functional.conv import conv_nd
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -45,7 +47,7 @@ def module_padding(op: str, padding, n: int, transposed: bool):
     """The padding as stored on the module: 'same'/'valid', an n-tuple, or an explicit form."""
     if isinstance(padding, str) and transposed:
         raise ValueError(f"{op}: padding must be an int or a tuple, but got padding={padding!r}")
-    sp._resolve_padding(padding, n, op)  # validates every accepted form
+    sp.resolve_padding(padding, n, op)  # validates every accepted form
     if isinstance(padding, str):
         return padding
     if sp._is_int(padding):
@@ -92,24 +94,28 @@ class _ConvNd(Module):
                 raise ValueError(
                     f"{op}: groups must divide {name}, but got groups={groups}, {name}={channels}"
                 )
-        if padding_mode not in sp.PADDING_MODES:
-            raise ValueError(
-                f"{op}: padding_mode must be one of {', '.join(map(repr, sp.PADDING_MODES))}, "
-                f"but got padding_mode={padding_mode!r}"
-            )
-        if transposed and padding_mode != "zeros":
-            raise ValueError(
-                f"{op}: only padding_mode='zeros' is supported, but got padding_mode={padding_mode!r}"
-            )
+        args = sp.ConvArgs.parse(
+            op,
+            n,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            padding_mode=padding_mode,
+            transposed=transposed,
+            output_padding=output_padding,
+        )
         self.in_channels, self.out_channels = in_channels, out_channels
+        # torch's modules take no one-element kernel_size in 2-D and 3-D (their other sizes, yes)
         self.kernel_size = sp.ntuple(kernel_size, n, "kernel_size", op, minimum=1)
-        self.stride = sp.ntuple(stride, n, "stride", op, minimum=1)
+        self.stride = args.stride
         self.padding = module_padding(op, padding, n, transposed)
-        self.dilation = sp.ntuple(dilation, n, "dilation", op, minimum=1)
+        self.dilation = args.dilation
         self.transposed = bool(transposed)
-        self.output_padding = sp.ntuple(output_padding, n, "output_padding", op, minimum=0)
+        self.output_padding = args.output_padding
         self.groups = groups
         self.padding_mode = padding_mode
+        self._args, self._padding_given = args, self.padding
         dtype = factory_dtype(op, device, dtype)
         if transposed:
             shape = (in_channels, out_channels // groups, *self.kernel_size)
@@ -124,6 +130,41 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         init.default_layer_init_(self.weight, self.bias)
+
+    def conv_args(self) -> sp.ConvArgs:
+        """The layer's parsed arguments (parsed again only if an attribute was reassigned,
+        as torch code sometimes does: ``conv.padding = (2, 2)``)."""
+        current = (
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            self.output_padding,
+        )
+        args = self._args
+        kept = (
+            args.stride,
+            self._padding_given,
+            args.dilation,
+            args.groups,
+            args.padding_mode,
+            args.output_padding,
+        )
+        if current != kept:
+            args = sp.ConvArgs.parse(
+                type(self).__name__,
+                self._ndim,
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+                padding_mode=self.padding_mode,
+                transposed=self.transposed,
+                output_padding=self.output_padding,
+            )
+            self._args, self._padding_given = args, self.padding
+        return args
 
     def extra_repr(self) -> str:
         n = self._ndim
@@ -177,17 +218,7 @@ class _ConvLayerNd(_ConvNd):
         )
 
     def _conv_forward(self, input, weight, bias) -> Tensor:
-        conv = getattr(F, f"conv{self._ndim}d")
-        return conv(
-            input,
-            weight,
-            bias,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-            padding_mode=self.padding_mode,
-        )
+        return conv_nd(self.conv_args(), input, weight, bias, op=f"conv{self._ndim}d")
 
     def forward(self, input) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
@@ -262,18 +293,8 @@ class _ConvTransposeNd(_ConvNd):
 
     def forward(self, input, output_size=None) -> Tensor:
         """``output_size`` picks among the sizes a strided convolution maps to one size."""
-        conv_transpose = getattr(F, f"conv_transpose{self._ndim}d")
-        return conv_transpose(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-            output_size=output_size,
-        )
+        op = f"conv_transpose{self._ndim}d"
+        return conv_nd(self.conv_args(), input, self.weight, self.bias, op=op, output_size=output_size)
 
 
 class ConvTranspose1d(_ConvTransposeNd):

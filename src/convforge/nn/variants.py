@@ -18,12 +18,14 @@ dynamic (K kernels)           ``K * C_in * C_out * k * k / g + C_in * K + K`` (a
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from .. import functional as F
 from .. import spec as sp
 from ..autograd.tensor import Tensor
+from ..functional.conv import conv_nd
 from . import init
 from .conv import Conv2d, factory_dtype, module_padding, positive_int
 from .linear import Linear
@@ -287,9 +289,12 @@ class DynamicConv2d(Module):
             raise ValueError(
                 f"{op}: temperature must be a positive number, but got temperature={temperature!r}"
             )
+        # the per-sample convolution's arguments, parsed once as Conv2d's are
+        self._args = sp.ConvArgs.parse(
+            op, 2, stride=stride, padding=padding, dilation=dilation, groups=groups
+        )
         self.kernel_size = _pair(op, "kernel_size", kernel_size, 1)
-        self.stride = _pair(op, "stride", stride, 1)
-        self.dilation = _pair(op, "dilation", dilation, 1)
+        self.stride, self.dilation = self._args.stride, self._args.dilation
         self.padding = module_padding(op, padding, 2, transposed=False)
         self.temperature = float(temperature)
         dtype = factory_dtype(op, device, dtype)
@@ -318,24 +323,21 @@ class DynamicConv2d(Module):
 
     def forward(self, input) -> Tensor:
         x = input if isinstance(input, Tensor) else Tensor(input)
-        batched = sp.batched_ndim(type(self).__name__, x.shape, 2)
-        if not batched:
+        # one sample's convolution checked through the front door: dtype, batching, channels, sizes
+        one_kernel = sp.Operand(self.weight.shape[1:], str(self.weight.dtype))
+        spec = self._args.resolve(x, one_kernel, op=type(self).__name__)
+        if not spec.batched:
             x = x.unsqueeze(0)
         n, c, h, w = x.shape
-        if c != self.in_channels:
-            raise ValueError(
-                f"{type(self).__name__}: input has {c} channels but the layer expects {self.in_channels}"
-            )
         pi = self.attention_weights(x)  # (N, K)
         kernels = self.weight.reshape(self.num_kernels, -1)  # (K, C_out*C_in/g*kH*kW)
         weight = (pi @ kernels).reshape(n * self.out_channels, c // self.groups, *self.kernel_size)
         bias = None if self.bias is None else (pi @ self.bias).reshape(n * self.out_channels)
         # (1, N*C_out, H', W') = grouped conv of (1, N*C_in, H, W), one group block per sample
-        y = F.conv2d(
-            x.reshape(1, n * c, h, w), weight, bias, self.stride, self.padding, self.dilation, n * self.groups
-        )
+        folded = replace(self._args, groups=n * self.groups)
+        y = conv_nd(folded, x.reshape(1, n * c, h, w), weight, bias, op="conv2d")
         y = y.reshape(n, self.out_channels, *y.shape[2:])
-        return y if batched else y.squeeze(0)
+        return y if spec.batched else y.squeeze(0)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

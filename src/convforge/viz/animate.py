@@ -4,9 +4,10 @@ kernel's shadow moving over it and the teal output filling in, one frame per out
 
 A transposed convolution is drawn as what it computes: a stride-1 convolution with the
 flipped kernel over the input with ``stride - 1`` zeros inserted between its cells and
-``dilation*(kernel-1) - padding`` cells of padding around it (plus ``output_padding`` at
-the end). Values (small integers) are printed in the cells when the grids are small;
-output values are the library's own ``conv2d``/``conv_transpose2d`` results.
+``dilation*(kernel-1) - padding`` cells of padding before and after it (plus
+``output_padding`` after), the padding of :func:`convforge.spec.grad_input_spec`. Values
+(small random integers) are printed in the cells when both grids are at most 12 cells
+wide; the output values are the library's own ``conv2d``/``conv_transpose2d`` results.
 
 Frames are drawn directly in palette mode with the fixed colors below, so every pixel of
 a GIF read back has one of them: the tests check the window by color.
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import functional as F
 from .. import spec as sp
 from ..analysis.explain import format_number
 from ..analysis.shapes import transposed_as_conv
+from ..functional.conv import conv_nd
 
 __all__ = ["COLORS", "ConvAnimation", "animate_conv"]
 
@@ -103,26 +104,31 @@ def _font(size: int):
         return ImageFont.load_default(size)
 
 
-def _grid_geometry(op, input_size, kernel_size, stride, padding, dilation, transposed, output_padding):
-    """(kinds, source, out_size, step, dilation, kernel, title) of the drawn convolution.
+def _conv_args(op, stride, padding, dilation, transposed, output_padding) -> sp.ConvArgs:
+    return sp.ConvArgs.parse(
+        op,
+        2,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        transposed=transposed,
+        output_padding=output_padding,
+    )
+
+
+def _grid_geometry(op: str, h_w, kernel, args: sp.ConvArgs):
+    """(kinds, source, out_size, step, dilation, spec) of the drawn convolution.
 
     ``source[r, c]`` is the flat index of the input cell drawn at ``(r, c)`` or -1.
     """
-    h_w = sp.ntuple(input_size, 2, "input_size", op, minimum=1)
-    kernel = sp.ntuple(kernel_size, 2, "kernel_size", op, minimum=1)
-    in_shape, w_shape = (1, 1, *h_w), (1, 1, *kernel)
-    if not transposed:
-        spec = sp.conv_spec(op, in_shape, w_shape, 2, stride, padding, dilation)
+    spec = args.resolve(sp.Operand((1, 1, *h_w)), sp.Operand((1, 1, *kernel)))
+    if not args.transposed:
         index = np.arange(h_w[0] * h_w[1]).reshape(h_w)
         source = np.pad(index, spec.padding, constant_values=-1)
         kinds = np.where(source >= 0, INPUT, PAD)
-        return kinds, source, spec.out_spatial, spec.stride, spec.dilation, kernel, spec
-    spec = sp.conv_transpose_spec(op, in_shape, w_shape, 2, stride, padding, output_padding, 1, dilation)
-    out_size = spec.in_shape[2:]
+        return kinds, source, spec.out_spatial, spec.stride, spec.dilation, spec
     axes = []
-    for i, k, s, pads, d, o in zip(h_w, kernel, spec.stride, spec.padding, spec.dilation, out_size):
-        extra = o - sp.conv_transpose_out_size(i, k, s, pads, d, 0)
-        _, before, after = transposed_as_conv(k, s, pads, d, extra)
+    for i, s, (_, before, after) in zip(h_w, spec.stride, transposed_as_conv(spec, h_w)):
         q = np.arange((i - 1) * s + 1 + before + after) - before  # zero-inserted coordinate
         inside = (q >= 0) & (q <= (i - 1) * s)
         axes.append((np.where(inside & (q % s == 0), q // s, -1), inside))
@@ -130,7 +136,28 @@ def _grid_geometry(op, input_size, kernel_size, stride, padding, dilation, trans
     source = np.where((rows[:, None] >= 0) & (cols[None, :] >= 0), rows[:, None] * h_w[1] + cols[None, :], -1)
     inserted = rows_in[:, None] & cols_in[None, :]
     kinds = np.where(source >= 0, INPUT, np.where(inserted, INSERTED, PAD))
-    return kinds, source, out_size, (1, 1), spec.dilation, kernel, spec
+    return kinds, source, spec.in_shape[2:], (1, 1), spec.dilation, spec
+
+
+def _library_output(x, w, args: sp.ConvArgs) -> tuple[np.ndarray, np.ndarray]:
+    """(output values, the kernel as drawn): the library's own convolution of ``x`` by ``w``."""
+    if args.transposed:
+        # the stride-1 view correlates with the flipped kernel
+        return conv_nd(args, x[None, None], w[None, None], op="animate").array[0, 0], w[::-1, ::-1]
+    return conv_nd(args, x[None, None], w[None, None], op="animate").array[0, 0], w
+
+
+def _windows(out_size, step, dil, kernel) -> list[list[tuple[int, int]]]:
+    """The drawn input cells each output (C order) reads."""
+    return [
+        [
+            (i * step[0] + a * dil[0], j * step[1] + b * dil[1])
+            for a in range(kernel[0])
+            for b in range(kernel[1])
+        ]
+        for i in range(out_size[0])
+        for j in range(out_size[1])
+    ]
 
 
 def _describe(transposed, h_w, kernel, spec, output_padding) -> str:
@@ -189,11 +216,10 @@ def animate_conv(
         raise ValueError(f"{op}: cell must be an int of at least 12 pixels, but got cell={cell!r}")
     if transposed and isinstance(padding, str):
         raise ValueError(f"{op}: a transposed convolution takes int padding, but got padding={padding!r}")
-    geometry = _grid_geometry(
-        op, input_size, kernel_size, stride, padding, dilation, transposed, output_padding
-    )
-    kinds, source, out_size, step, dil, kernel, spec = geometry
-    h_w = sp.ntuple(input_size, 2, "input_size", op)
+    h_w = sp.ntuple(input_size, 2, "input_size", op, minimum=1)
+    kernel = sp.ntuple(kernel_size, 2, "kernel_size", op, minimum=1)
+    args = _conv_args(op, stride, padding, dilation, bool(transposed), output_padding)
+    kinds, source, out_size, step, dil, spec = _grid_geometry(op, h_w, kernel, args)
     if kinds.shape[0] > 40 or kinds.shape[1] > 40 or out_size[0] * out_size[1] > 400:
         raise ValueError(
             f"{op}: the drawing would be too large ({kinds.shape[0]}x{kinds.shape[1]} input cells, "
@@ -202,26 +228,10 @@ def animate_conv(
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 4, size=h_w).astype(np.float64)
     w = rng.integers(-1, 3, size=kernel).astype(np.float64)
-    if transposed:
-        y = F.conv_transpose2d(
-            x[None, None], w[None, None], None, stride, padding, output_padding, 1, dilation
-        )
-        shown_w = w[::-1, ::-1]  # the stride-1 view correlates with the flipped kernel
-    else:
-        y = F.conv2d(x[None, None], w[None, None], None, stride, padding, dilation)
-        shown_w = w
-    y = y.array[0, 0]
+    y, shown_w = _library_output(x, w, args)
     if values is None:
         values = max(kinds.shape) <= 12 and max(out_size) <= 12
-    windows = [
-        [
-            (i * step[0] + a * dil[0], j * step[1] + b * dil[1])
-            for a in range(kernel[0])
-            for b in range(kernel[1])
-        ]
-        for i in range(out_size[0])
-        for j in range(out_size[1])
-    ]
+    windows = _windows(out_size, step, dil, kernel)
     title = _describe(transposed, h_w, kernel, spec, output_padding)
     subtitle = (
         "= stride-1 conv with the flipped kernel over the zero-inserted, padded input"
