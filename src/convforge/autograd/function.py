@@ -105,7 +105,7 @@ class set_grad_enabled:
 
 class inference_mode(contextlib.ContextDecorator):
     """``torch.inference_mode``: no graph inside (as ``no_grad``); ``inference_mode(False)``
-    leaves the grad mode as it is."""
+    records the graph inside, as torch's (its guard sets the grad mode to ``not mode``)."""
 
     def __new__(cls, mode=True):
         if callable(mode) and not isinstance(mode, bool):
@@ -119,8 +119,7 @@ class inference_mode(contextlib.ContextDecorator):
 
     def __enter__(self):
         self._previous = (is_grad_enabled(), is_inference_mode_enabled())
-        if self.mode:
-            _set_grad_mode(False)
+        _set_grad_mode(not self.mode)
         _state.inference = self.mode
         return self
 
@@ -140,12 +139,21 @@ class _Version:
 
 
 class _SavedVersion:
-    """What a node kept: whose memory (by version box) and at which version."""
+    """What a node kept: whose memory (by version box), at which version, and the tensor's
+    dtype and shape for the error message (formatted only if it is raised)."""
 
-    __slots__ = ("box", "version", "label", "is_output")
+    __slots__ = ("box", "version", "dtype", "shape", "is_output")
 
-    def __init__(self, box: _Version, label: str, is_output: bool) -> None:
-        self.box, self.version, self.label, self.is_output = box, box.value, label, is_output
+    def __init__(self, box: _Version, tensor, is_output: bool) -> None:
+        self.box, self.version, self.is_output = box, box.value, is_output
+        self.dtype, self.shape = tensor.dtype, tensor.shape
+
+    @property
+    def label(self) -> str:
+        """torch's name for the tensor: ``torch.FloatTensor [2, 3]``."""
+        from .dtypes import type_name
+
+        return f"{type_name(self.dtype)} [{', '.join(str(s) for s in self.shape)}]"
 
 
 class Node:
@@ -260,9 +268,9 @@ class Function(Node):
         entries = []
         for a in args:
             if isinstance(a, Tensor) and any(np.may_share_memory(k, a._array) for k in kept):
-                entries.append(_SavedVersion(a._version_box, a._describe(), is_output=False))
+                entries.append(_SavedVersion(a._version_box, a, is_output=False))
         if self.saves_output or any(np.may_share_memory(k, out._array) for k in kept):
-            entries.append(_SavedVersion(out._version_box, out._describe(), is_output=True))
+            entries.append(_SavedVersion(out._version_box, out, is_output=True))
         self._saved_versions = tuple(entries)
 
     def _check_versions(self) -> None:

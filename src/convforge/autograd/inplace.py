@@ -135,7 +135,7 @@ def _rebase(tensor, node: Function) -> None:
         _rebase_view(tensor, node)
     # a node that kept its output keeps it in the tensor now: later writes must be caught
     node._saved_versions = tuple(
-        _SavedVersion(tensor._version_box, saved.label, True) if saved.is_output else saved
+        _SavedVersion(tensor._version_box, tensor, True) if saved.is_output else saved
         for saved in node._saved_versions
     )
 
@@ -321,4 +321,10 @@ class InplaceMixin:
         index = tuple(_raw(i) for i in index) if isinstance(index, tuple) else _raw(index)
         if not hasattr(value, "_array"):
             value = np.asarray(value)
+        if not (is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad", False))):
+            # outside the graph: write straight into the memory (no copy of the whole tensor)
+            _check_allowed(self)
+            self._array[index] = _raw(value)
+            self._version_box.value += 1
+            return
         apply_inplace(self, index_ops.SetItem, index, value)

@@ -377,16 +377,11 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
                 f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D"
             )
     items = [t.reshape(-1) for t in items]
-    swap = indexing == "xy" and len(items) >= 2
-    if swap:
-        items[0], items[1] = items[1], items[0]
     shape = tuple(t.shape[0] for t in items)
     grids = []
     for axis, t in enumerate(items):
         view = [1] * len(items)
         view[axis] = shape[axis]
-        grids.append(t.reshape(view).expand(shape))
-    if swap:
-        grids = [g.transpose(0, 1) for g in grids]
-        grids[0], grids[1] = grids[1], grids[0]
+        grid = t.reshape(view).expand(shape)
+        grids.append(grid.transpose(0, 1) if indexing == "xy" and len(items) >= 2 else grid)
     return tuple(grids)

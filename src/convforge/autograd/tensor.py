@@ -10,6 +10,7 @@ operations with torch's version-counter rules (:mod:`.inplace`).
 
 from __future__ import annotations
 
+import copy
 import weakref
 
 import numpy as np
@@ -359,6 +360,30 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
 
     __hash__ = object.__hash__
 
+    # ---- copy and pickle: values, dtype, requires_grad and .grad; never the graph -----
+    def __getstate__(self) -> dict:
+        state = dict(vars(self))  # a pickled non-leaf comes back as a leaf, as torch.save's
+        state.update(grad_fn=None, _accumulator=None, _base=None, _version_box=None, _retains_grad=False)
+        state.pop("_hook_holder", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._version_box = _Version()
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment"
+            )
+        out = type(self).__new__(type(self))
+        memo[id(self)] = out
+        state = copy.deepcopy(self.__getstate__(), memo)
+        state["_array"] = self._array.copy()  # a copy of the values, not of a view's whole base
+        out.__setstate__(state)
+        return out
+
     def __repr__(self) -> str:
         body = np.array2string(self._array, separator=", ", prefix="tensor(")
         extra = ""
@@ -369,10 +394,6 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
-
-    def _describe(self) -> str:
-        """torch's name for the tensor in messages: ``torch.FloatTensor [2, 3]``."""
-        return f"{dtypes.type_name(self.dtype)} [{', '.join(str(s) for s in self.shape)}]"
 
     # ---- autograd ---------------------------------------------------------------------
     def _grad_edge(self):

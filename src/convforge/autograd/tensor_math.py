@@ -135,6 +135,49 @@ class MathMixin:
     def reciprocal(self):
         return 1 / self
 
+    def __abs__(self):
+        return ew.Abs.apply(self)
+
+    def __pos__(self):
+        return self
+
+    # integer and logical operators: plain tensors, outside the graph
+    def __floordiv__(self, other):
+        return _plain(np.floor_divide(self._array, _raw(other)))
+
+    def __rfloordiv__(self, other):
+        return _plain(np.floor_divide(_raw(other), self._array))
+
+    def __mod__(self, other):
+        return _plain(np.mod(self._array, _raw(other)))
+
+    def __and__(self, other):
+        return _plain(self._array & _raw(other))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _plain(self._array | _raw(other))
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _plain(self._array ^ _raw(other))
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return _plain(~self._array)
+
+    def logical_not(self):
+        return _plain(np.logical_not(self._array))
+
+    def logical_and(self, other):
+        return _plain(np.logical_and(self._array, _raw(other)))
+
+    def logical_or(self, other):
+        return _plain(np.logical_or(self._array, _raw(other)))
+
     # comparisons give plain (non-differentiable) boolean tensors
     def __eq__(self, other):  # type: ignore[override]
         return False if other is None else _plain(self._array == _raw(other))
