@@ -108,7 +108,8 @@ class _Alias(types.ModuleType):
             raise NotProvidedError(f"{submodule} is not provided by convforge") from None
 
     def __setattr__(self, name: str, value) -> None:
-        if name.startswith("__") and name.endswith("__"):
+        # dunders, and the import system binding a child alias to its parent, stay here
+        if (name.startswith("__") and name.endswith("__")) or isinstance(value, _Alias):
             object.__setattr__(self, name, value)
         else:
             setattr(self._target, name, value)
