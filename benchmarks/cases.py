@@ -128,8 +128,8 @@ def layers() -> list[Layer]:
         ),
         Layer("transposed", "convT 4x4/2 128->64 @16", (16, 16), 128, 64, 4, 2, 1, transposed=True),
         Layer("transposed", "convT1d 16/8 64->32 @1024", (1024,), 64, 32, 16, 8, 4, transposed=True),
-        Layer("large", "dw31x31 128 @56", (56, 56), 128, 128, 31, 1, 15, groups=128, quick=True),
-        Layer("large", "dw13x13 128 @56", (56, 56), 128, 128, 13, 1, 6, groups=128),
+        Layer("large", "dw31x31 128 @56", (56, 56), 128, 128, 31, 1, 15, groups=128),
+        Layer("large", "dw13x13 128 @56", (56, 56), 128, 128, 13, 1, 6, groups=128, quick=True),
         Layer("large", "dense 11x11 32 @56", (56, 56), 32, 32, 11, 1, 5),
     ]
     return cases
