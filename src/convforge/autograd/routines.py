@@ -54,8 +54,12 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _size(op: str, size: tuple) -> tuple[int, ...]:
-    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+def _size(op: str, size: tuple, keyword=None) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(size=(2, 3))`` all mean the shape (2, 3)."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{op}: give the size positionally or as size=, not both")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], Sequence) and not isinstance(size[0], str):
         size = tuple(size[0])
     if not all(_is_int(s) for s in size):
@@ -85,22 +89,22 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
 # --------------------------------------------------------------------------------------
 # creation
 # --------------------------------------------------------------------------------------
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size_args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, float32 by default: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     _check_device("zeros", device)
-    return _make(np.zeros(_size("zeros", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+    return _make(np.zeros(_size("zeros", size_args, size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*size_args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones, float32 by default."""
     _check_device("ones", device)
-    return _make(np.ones(_size("ones", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+    return _make(np.ones(_size("ones", size_args, size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*size_args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialized tensor (float32 by default), as ``torch.empty``."""
     _check_device("empty", device)
-    return _make(np.empty(_size("empty", size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
+    return _make(np.empty(_size("empty", size_args, size), dtype=dtype or DEFAULT_DTYPE), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -154,20 +158,20 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _make(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*size_args, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1) from the default (seeded) generator."""
     _check_device("rand", device)
     rng = cf_random.resolve_generator(generator, "rand")
     dtype = _float_dtype("rand", dtype)
-    return _make(rng.random(_size("rand", size), dtype=np.float64).astype(dtype), requires_grad)
+    return _make(rng.random(_size("rand", size_args, size), dtype=np.float64).astype(dtype), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*size_args, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the default (seeded) generator."""
     _check_device("randn", device)
     rng = cf_random.resolve_generator(generator, "randn")
     dtype = _float_dtype("randn", dtype)
-    return _make(rng.standard_normal(_size("randn", size)).astype(dtype), requires_grad)
+    return _make(rng.standard_normal(_size("randn", size_args, size)).astype(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None) -> Tensor:
