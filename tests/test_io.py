@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest
@@ -301,7 +300,8 @@ def _rewrite_structure(path, change):
     from safetensors.numpy import save_file
 
     with safe_open(str(path), framework="numpy") as file:
-        metadata, arrays = file.metadata(), {k: file.get_tensor(k) for k in file.keys()}
+        names = list(file.keys())  # noqa: SIM118 - safe_open is not iterable
+        metadata, arrays = file.metadata(), {k: file.get_tensor(k) for k in names}
     structure = json.loads(metadata["convforge.structure"])
     change(structure)
     metadata["convforge.structure"] = json.dumps(structure)

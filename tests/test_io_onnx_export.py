@@ -142,14 +142,12 @@ def test_functional_code_and_several_inputs_and_outputs_export():
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_the_parameters_keep_their_state_dict_names():
-    model = models.LeNet5()
-    data = cf.onnx.export(model, (cf.randn(1, 1, 28, 28),), None)
+def test_the_weights_and_running_statistics_keep_their_state_dict_names():
+    model = models.ResNet(num_classes=10, in_channels=3)
+    data = cf.onnx.export(model, (cf.randn(1, 3, 16, 16),), None)
     names = {init.name for init in onnx.load_from_string(data).graph.initializer}
-    assert (
-        set(model.state_dict()) - {k for k in model.state_dict() if k.endswith("num_batches_tracked")}
-        <= names
-    )
+    expected = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}  # not used in eval
+    assert expected <= names and "layer1.0.bn1.running_var" in names
 
 
 def test_dynamic_axes_let_onnxruntime_run_other_batch_sizes():
@@ -225,3 +223,13 @@ def test_bad_arguments_are_refused():
         cf.onnx.export(models.LeNet5(), ("image",), None)
     with pytest.raises(ValueError, match="dynamic_axes names 'nope'"):
         cf.onnx.export(models.LeNet5(), (cf.randn(1, 1, 28, 28),), None, dynamic_axes={"nope": [0]})
+
+
+@pytest.mark.parametrize("opset", [13, 18, 21, onnx.defs.onnx_opset_version()])
+def test_every_export_opset_reimports_with_the_same_outputs(opset):
+    cf.manual_seed(5)
+    model = with_running_stats(models.ShuffleNet(num_classes=10, in_channels=3))
+    x = np.random.default_rng(5).normal(size=(2, 3, 32, 32)).astype(np.float32)
+    data = cf.onnx.export(model, (cf.tensor(x),), None, opset_version=opset)
+    assert onnx.load_from_string(data).opset_import[0].version == opset
+    np.testing.assert_allclose(cf_run(cf.io.load_onnx(data), x)[0], cf_run(model, x)[0], rtol=1e-5, atol=1e-6)

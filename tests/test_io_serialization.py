@@ -8,6 +8,8 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import load_file as numpy_load_file
 from safetensors.torch import load_file as torch_load_file
 from safetensors.torch import save_file as torch_save_file
@@ -159,3 +161,31 @@ def test_unknown_files_and_missing_files(tmp_path):
         cf.load(tmp_path / "t.txt")
     with pytest.raises(FileNotFoundError):
         cf.load(tmp_path / "missing.pth")
+
+
+_json_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False), st.text(max_size=8)
+)
+_arrays = st.builds(
+    lambda shape, dtype, seed: np.random.default_rng(seed).normal(size=shape).astype(dtype),
+    st.lists(st.integers(0, 3), max_size=3).map(tuple),
+    st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_]),
+    st.integers(0, 1000),
+)
+_leaves = st.one_of(_json_leaves, _arrays, _arrays.map(cf.tensor))
+_structures = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=6), st.integers(-3, 3)), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(obj=_structures)
+def test_any_nesting_of_tensors_arrays_and_json_values_round_trips(tmp_path, obj):
+    cf.save(obj, tmp_path / "any.safetensors")
+    assert_same_structure(cf.load(tmp_path / "any.safetensors"), obj)

@@ -39,6 +39,8 @@ class Tracer:
     @contextlib.contextmanager
     def recording(self):
         original = Function.__dict__["apply"]
+        if not isinstance(original, classmethod):  # the autograd engine changed its entry point
+            raise RuntimeError("export: Function.apply is no classmethod; the tracer needs updating")
         records = self.records
 
         def traced(cls, *args, **kwargs):
@@ -189,6 +191,9 @@ def export(
     -------
     bytes or None
         The serialized model when ``f`` is None.
+
+    Shape: the graph's inputs and outputs have the shapes of ``args`` and of the model's outputs,
+    with the ``dynamic_axes`` left symbolic.
     """
     del training, operator_export_type, do_constant_folding, keep_initializers_as_inputs, dynamo, ignored
     proto = build_model_proto(

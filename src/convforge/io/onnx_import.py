@@ -119,7 +119,7 @@ OPS: dict[str, Op] = {
     "HardSwish": Op(frozenset(), run=ops._run_hard_swish),
     "Softmax": Op(frozenset({"axis"}), run=ops._run_softmax),
     "LRN": Op(frozenset({"alpha", "beta", "bias", "size"}), run=ops._run_lrn),
-    "Dropout": Op(frozenset({"ratio", "seed"}), run=ops._run_dropout),
+    "Dropout": Op(frozenset({"ratio", "seed"}), build=layers.build_dropout),
     "Identity": Op(frozenset(), run=ops._run_identity),
     "Add": Op(_ARITH, run=ops._binary(np.add, lambda a, b: a + b), weights=(0, 1)),
     "Sub": Op(_ARITH, run=ops._binary(np.subtract, lambda a, b: a - b), weights=(0, 1)),
@@ -234,7 +234,8 @@ def _parse(f):
     raise TypeError(f"load_onnx: f must be a path or bytes, but got {type(f).__name__}")
 
 
-def _opset(model, source: str) -> int:
+def _opset(model, source: str, strict: bool = True) -> int:
+    """The default-domain opset; one newer than onnx knows is read as the newest when not strict."""
     import onnx
 
     newest = onnx.defs.onnx_opset_version()
@@ -242,6 +243,8 @@ def _opset(model, source: str) -> int:
     if not versions:
         raise ValueError(f"load_onnx: {source} imports no default-domain opset")
     opset = max(versions)
+    if opset > newest and not strict:
+        return newest
     if not MIN_OPSET <= opset <= newest:
         raise ValueError(
             f"load_onnx: {source} uses opset {opset}; supported are opsets {MIN_OPSET} to {newest}"
@@ -464,6 +467,8 @@ def load_onnx(f, *, strict_opset: bool = True) -> OnnxModel:
         Called on the graph's inputs in order; returns its output (a tuple for several).
         In eval mode.
 
+    Shape: the graph's declared inputs -> its outputs (batch and other sizes as the graph allows).
+
     Raises
     ------
     ValueError
@@ -472,11 +477,7 @@ def load_onnx(f, *, strict_opset: bool = True) -> OnnxModel:
         compute.
     """
     model, source = _parse(f)
-    opset = (
-        _opset(model, source)
-        if strict_opset
-        else min(max(e.version for e in model.opset_import if e.domain in ("", "ai.onnx")), 10**6)
-    )
+    opset = _opset(model, source, strict_opset)
     check_graph(model.graph, opset, source)
     return OnnxModel(model.graph, opset, source)
 

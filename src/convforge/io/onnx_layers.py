@@ -268,6 +268,14 @@ def build_batch_norm(attrs, constants, opset) -> Layer:
     return Layer(module, "plain")
 
 
+def build_dropout(attrs, constants, opset) -> Layer:
+    """A ``cf.nn.Dropout``: the identity in eval mode, dropping at ``ratio`` after ``.train()``."""
+    ratio = attrs.get("ratio", 0.5)
+    if opset >= 12 and len(constants) > 1 and constants[1] is not None:
+        ratio = float(np.asarray(constants[1]).reshape(-1)[0])
+    return Layer(nn.Dropout(ratio), "plain")
+
+
 def build_gemm(attrs, constants, opset):
     """Gemm of a runtime A by a constant B (+ constant C) is a Linear; anything else runs as a Gemm."""
     b = constants[1]

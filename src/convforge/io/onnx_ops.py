@@ -276,10 +276,6 @@ def _run_pad(inputs, attrs, opset):
     return F.pad(x, tuple(torch_order), mode=modes[mode], value=value if mode == "constant" else None)
 
 
-def _run_dropout(inputs, attrs, opset):
-    return inputs[0]  # inference: identity (the mask output is refused at import)
-
-
 def _run_identity(inputs, attrs, opset):
     return inputs[0]
 
