@@ -21,6 +21,7 @@ size ``n``, output size ``m`` and output index ``o``:
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -137,7 +138,21 @@ def _area_matrix(n: int, m: int) -> np.ndarray:
 def axis_matrix(
     n: int, m: int, mode: str, align_corners: bool, scale_factor, antialias: bool, dtype
 ) -> np.ndarray:
-    """The (m, n) resampling matrix of one axis for ``mode`` (see the module docstring)."""
+    """The (m, n) resampling matrix of one axis for ``mode`` (see the module docstring).
+
+    Cached (a training loop resizes the same shapes every step) and read-only, as shared.
+    """
+    return _cached_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype) -> np.ndarray:
+    matrix = _build_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype)
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _build_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype) -> np.ndarray:
     # torch's "opmath" type: coordinates in float64 for float64 input, float32 otherwise
     compute = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
     if mode in ("nearest", "nearest-exact"):

@@ -11,15 +11,28 @@ float32) and the work is one BLAS product per axis.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..function import Function
 
 
 def _apply_axis(x: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarray:
-    """``x`` with ``axis`` of length n replaced by ``matrix @ x`` along it (matrix: (m, n))."""
-    moved = np.moveaxis(x, axis, -1)  # (..., n)
-    return np.moveaxis(moved @ matrix.T, -1, axis)  # (..., m) -> axis back in place
+    """``x`` with ``axis`` of length n replaced by ``matrix @ x`` along it (matrix: (m, n)).
+
+    The axis is moved last with one copy and the product is a single GEMM: numpy's
+    broadcast ``matmul`` over the leading indices measured 10x slower here.
+    """
+    shape = x.shape
+    before, n, after = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    blocks = np.ascontiguousarray(x).reshape(before, n, after)
+    if after == 1:
+        y = blocks.reshape(before, n) @ matrix.T  # (before, m) = (before, n) @ (n, m)
+    else:
+        rows = np.ascontiguousarray(blocks.transpose(0, 2, 1)).reshape(before * after, n)
+        y = (rows @ matrix.T).reshape(before, after, -1).transpose(0, 2, 1)  # (before, m, after)
+    return y.reshape(*shape[:axis], matrix.shape[0], *shape[axis + 1 :])
 
 
 class Resample(Function):
