@@ -191,7 +191,7 @@ def test_a_torch_style_export_call_runs_unchanged(tmp_path, capsys):
         do_constant_folding=True,
         dynamic_axes={"input": {0: "batch_size"}, "output": {0: "batch_size"}},
     )
-    assert "graph convforge" in capsys.readouterr().out
+    assert "convforge (float[batch_size,1,28,28] input)" in capsys.readouterr().out
     proto = onnx.load(str(tmp_path / "lenet.onnx"))
     assert proto.opset_import[0].version == 13
     np.testing.assert_allclose(
@@ -233,3 +233,26 @@ def test_every_export_opset_reimports_with_the_same_outputs(opset):
     data = cf.onnx.export(model, (cf.tensor(x),), None, opset_version=opset)
     assert onnx.load_from_string(data).opset_import[0].version == opset
     np.testing.assert_allclose(cf_run(cf.io.load_onnx(data), x)[0], cf_run(model, x)[0], rtol=1e-5, atol=1e-6)
+
+
+class InPlace(cf.nn.Module):
+    """In-place writes: the later operations must see the written values."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = cf.nn.Conv2d(3, 4, 3)
+        self.relu = cf.nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        y = self.relu(self.conv(x))
+        y.mul_(2.0)
+        y.add_(-1.0)
+        return y.clamp_(-0.5, 1.5) + 0.0
+
+
+def test_in_place_operations_export_the_values_they_write():
+    cf.manual_seed(6)
+    model = InPlace()
+    x = np.random.default_rng(6).normal(size=(2, 3, 6, 6)).astype(np.float32)
+    data = cf.onnx.export(model, (cf.tensor(x),), None)
+    np.testing.assert_allclose(ort_run(data, x)[0], cf_run(model, x)[0], rtol=1e-5, atol=1e-6)

@@ -387,7 +387,12 @@ def _pow(g, args, kwargs, out):
     return g.node("Pow", [g.value(a, like), g.value(b, like)])
 
 
+def _alias(g, args, kwargs, out):
+    return g.value(args[0])  # the in-place target is now a name for the value written into it
+
+
 CONVERTERS = {
+    "Alias": _alias,
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
     "MaxPool": _max_pool,

@@ -49,10 +49,35 @@ class Tracer:
             return out
 
         Function.apply = classmethod(traced)
+        inplace, original_inplace = self._patch_inplace(records)
         try:
             yield self
         finally:
             Function.apply = original
+            if inplace is not None:
+                inplace.apply_inplace = original_inplace
+
+    @staticmethod
+    def _patch_inplace(records):
+        """In-place methods (``relu_``, ``add_``) apply a Function, then copy its output into
+        the tensor: record that the tensor now holds that output (an :class:`Alias`)."""
+        try:
+            from ..autograd import inplace
+        except ImportError:  # an autograd without in-place operations
+            return None, None
+        original_inplace = inplace.apply_inplace
+
+        def traced_inplace(tensor, fn, *args):
+            result = original_inplace(tensor, fn, *args)
+            records.append((Alias, (records[-1][3],), {}, tensor))
+            return result
+
+        inplace.apply_inplace = traced_inplace
+        return inplace, original_inplace
+
+
+class Alias:
+    """Not a Function: marks a tensor that took over another's values (an in-place write)."""
 
 
 def _as_inputs(args) -> tuple[Tensor, ...]:
@@ -206,9 +231,9 @@ def export(
         opset_version=opset_version,
     )
     if verbose:
-        import onnx
+        import onnx.printer
 
-        print(onnx.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     data = proto.SerializeToString()
     if f is None:
         return data
