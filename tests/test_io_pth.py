@@ -180,3 +180,17 @@ def test_load_accepts_torch_load_keywords(tmp_path):
     torch.save({"w": torch.ones(1)}, tmp_path / "k.pth")
     loaded = cf.load(tmp_path / "k.pth", map_location="cpu", weights_only=True)
     np.testing.assert_array_equal(loaded["w"].array, [1.0])
+
+
+def test_sizes_devices_dtypes_and_bytes_in_a_checkpoint_load_as_plain_values(tmp_path):
+    torch.save(
+        {
+            "size": torch.Size([2, 3]),
+            "device": torch.device("cuda", 1),
+            "dtype": torch.float16,
+            "raw": b"\x00ab",
+        },
+        tmp_path / "misc.pth",
+    )
+    loaded = cf.load(tmp_path / "misc.pth")
+    assert loaded == {"size": (2, 3), "device": "cuda:1", "dtype": np.dtype("float16"), "raw": b"\x00ab"}

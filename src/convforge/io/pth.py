@@ -10,8 +10,9 @@ The object pickle is read by an unpickler whose ``find_class`` knows an allow-li
 
 * ``torch._utils._rebuild_tensor``, ``_rebuild_tensor_v2``, ``_rebuild_parameter`` and
   ``_rebuild_parameter_with_state`` (replaced by NumPy functions of our own);
-* ``torch.<Type>Storage`` for the dtypes below, ``torch.<dtype>`` names (``torch.float32``),
-  and ``collections.OrderedDict``;
+* ``torch.<Type>Storage`` for the dtypes below, ``torch.<dtype>`` names (``torch.float32``,
+  loaded as NumPy dtypes), ``torch.Size`` (a tuple), ``torch.device`` (its string),
+  ``_codecs.encode`` of latin-1 text (how protocol 2 stores bytes) and ``collections.OrderedDict``;
 * the builtins ``set``, ``frozenset``, ``slice``, ``complex``.
 
 Any other global (``os.system``, ``builtins.eval``, a model class, a ``torch.nn`` module)
@@ -53,18 +54,19 @@ STORAGE_DTYPES = {
     "ComplexFloatStorage": "<c8",
     "ComplexDoubleStorage": "<c16",
 }
-_TORCH_DTYPES = {
-    "float64": "DoubleStorage",
-    "float32": "FloatStorage",
-    "float16": "HalfStorage",
-    "bfloat16": "BFloat16Storage",
-    "int64": "LongStorage",
-    "int32": "IntStorage",
-    "int16": "ShortStorage",
-    "int8": "CharStorage",
-    "uint8": "ByteStorage",
-    "bool": "BoolStorage",
-}
+# torch dtypes pickled as values (``{'dtype': torch.float16}``)
+_TORCH_DTYPES = (
+    "float64",
+    "float32",
+    "float16",
+    "bfloat16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+)
 ALLOWED_BUILTINS = {"set": set, "frozenset": frozenset, "slice": slice, "complex": complex}
 
 
@@ -136,8 +138,12 @@ class _Reader:
             return self.rebuild_parameter
         if module == "torch" and name in STORAGE_DTYPES:
             return StorageType(name)
-        if module == "torch" and name in _TORCH_DTYPES:
-            return StorageType(_TORCH_DTYPES[name])
+        if module == "torch" and name in _TORCH_DTYPES:  # a dtype stored as a value
+            return "bfloat16" if name == "bfloat16" else np.dtype(name)
+        if module == "torch" and name in ("Size", "device"):
+            return _size if name == "Size" else _device
+        if module == "_codecs" and name == "encode":  # how protocol 2 pickles bytes
+            return _latin1_bytes
         if module in ("builtins", "__builtin__") and name in ALLOWED_BUILTINS:
             return ALLOWED_BUILTINS[name]
         raise ValueError(
@@ -145,6 +151,22 @@ class _Reader:
             "OrderedDict and plain containers and scalars are loaded (a pickle naming anything else "
             "could run code); see convforge.io.pth"
         )
+
+
+def _size(dims=()) -> tuple[int, ...]:
+    """``torch.Size`` as a tuple of ints."""
+    return tuple(int(d) for d in dims)
+
+
+def _device(kind, index=None) -> str:
+    """``torch.device`` as its string, ``'cpu'`` or ``'cuda:0'``."""
+    return str(kind) if index is None else f"{kind}:{int(index)}"
+
+
+def _latin1_bytes(text, encoding="latin1") -> bytes:
+    if not isinstance(text, str) or encoding != "latin1":
+        raise ValueError(f"refusing _codecs.encode of {type(text).__name__} with {encoding!r}")
+    return text.encode("latin1")
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
