@@ -18,6 +18,7 @@ Families:
 * :mod:`.norm`        batch_norm
 * :mod:`.normalization`  layer_norm, rms_norm, group_norm, instance_norm, local_response_norm
 * :mod:`.similarity`  normalize, cosine_similarity, pairwise_distance, one_hot
+* :mod:`.pool_extra`  lp_pool1d/2d/3d, max_pool*_with_indices
 * :mod:`.resize`      interpolate (every mode), upsample*, pixel_shuffle, pixel_unshuffle
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 * :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
@@ -43,6 +44,7 @@ from . import (
     norm,
     normalization,
     pool,
+    pool_extra,
     resize,
     shape,
     similarity,
@@ -60,6 +62,7 @@ _FAMILIES = (
     norm,
     normalization,
     pool,
+    pool_extra,
     resize,
     shape,
     similarity,
@@ -76,6 +79,7 @@ from .loss_extra import *  # noqa: E402, F403
 from .norm import *  # noqa: E402, F403
 from .normalization import *  # noqa: E402, F403
 from .pool import *  # noqa: E402, F403
+from .pool_extra import *  # noqa: E402, F403
 from .resize import *  # noqa: E402, F403
 from .shape import *  # noqa: E402, F403
 from .similarity import *  # noqa: E402, F403

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import random as cf_random
 from ..autograd.tensor import Tensor
 from ._common import _float_tensor, _tensor
-from .activation import softmax
+from .activation import leaky_relu, relu, softmax
 
 __all__ = [
     "celu",
@@ -25,8 +26,17 @@ __all__ = [
     "hardtanh",
     "logsigmoid",
     "mish",
+    "celu_",
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
     "prelu",
     "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu_",
+    "threshold_",
     "selu",
     "silu",
     "softmin",
@@ -169,6 +179,9 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
     return in_place(x, lambda t: t.where(t.array > limit, np.asarray(fill, dtype=t.dtype)), inplace)
 
 
+_threshold = threshold  # threshold_'s argument named threshold hides the function
+
+
 def hardshrink(input, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0. Shape: any."""
     x = _float_tensor("hardshrink", "input", input)
@@ -227,3 +240,63 @@ def prelu(input, weight) -> Tensor:
     if w.shape[0] != 1:
         w = w.reshape(1, channels, *([1] * (x.ndim - 2)))
     return x.relu() + w * x.clamp(max=0.0)
+
+
+def rrelu(
+    input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Randomized leaky ReLU: ``x`` where positive, else ``a * x`` with ``a ~ U(lower, upper)``
+    drawn per element in training (from the seeded generator), ``a = (lower + upper) / 2`` in
+    evaluation. Shape: any."""
+    op = "rrelu"
+    low, high = _number(op, "lower", lower), _number(op, "upper", upper)
+    if low > high:
+        raise ValueError(f"{op}: lower must be <= upper, but got lower={lower}, upper={upper}")
+    x = _float_tensor(op, "input", input)
+    if training:
+        slope = cf_random.default_generator().uniform(low, high, x.shape).astype(x.dtype)
+    else:
+        slope = np.asarray((low + high) / 2, dtype=x.dtype)
+    return in_place(x, lambda t: t.where(t.array > 0, t * slope), inplace)
+
+
+# torch's in-place spellings: the function with inplace=True
+def relu_(input) -> Tensor:
+    """In-place :func:`relu`."""
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01) -> Tensor:
+    """In-place leaky ReLU (the result written into ``input``)."""
+    x = _float_tensor("leaky_relu_", "input", input)
+    return in_place(x, lambda t: leaky_relu(t, negative_slope), True)
+
+
+def elu_(input, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`elu`."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input) -> Tensor:
+    """In-place :func:`selu`."""
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`celu`."""
+    return celu(input, alpha, inplace=True)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place :func:`hardtanh`."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold: float, value: float) -> Tensor:
+    """In-place :func:`threshold`."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """In-place :func:`rrelu`."""
+    return rrelu(input, lower, upper, training, inplace=True)

@@ -18,6 +18,7 @@ from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, Conv
 from .linear import Linear
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .normalization_extra import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .uninitialized import UninitializedBuffer, UninitializedParameter, is_lazy
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "LazyConvTranspose1d",
     "LazyConvTranspose2d",
     "LazyConvTranspose3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
     "LazyLinear",
     "LazyModuleMixin",
 ]
@@ -287,9 +291,12 @@ class _LazyBatchNorm(LazyModuleMixin):
         if not self.has_uninitialized_params():
             return
         self._check_input_dim(input)
-        self.num_features = int(input.shape[1])
+        self.num_features = int(input.shape[self._channel_axis(input)])
         shape = (self.num_features,)
         self._materialize(dict.fromkeys(("weight", "bias", "running_mean", "running_var"), shape))
+
+    def _channel_axis(self, input) -> int:
+        return 1
 
     def _sizes_from_state(self) -> None:
         for tensor in (self.weight, self.running_mean):
@@ -314,3 +321,30 @@ class LazyBatchNorm3d(_LazyBatchNorm, BatchNorm3d):
     """A :class:`BatchNorm3d` whose ``num_features`` is read from the first input. Shape: as BatchNorm3d."""
 
     cls_to_become = BatchNorm3d
+
+
+class _LazyInstanceNorm(_LazyBatchNorm):
+    """InstanceNorm's lazy form: torch's defaults here are ``affine=True``,
+    ``track_running_stats=True`` (those of its lazy base). An unbatched input's channels are
+    its dimension 0 (torch 2.13 reads dimension 1 there too, then rejects the input)."""
+
+    def _channel_axis(self, input) -> int:
+        return 0 if len(input.shape) == self._spatial + 1 else 1
+
+
+class LazyInstanceNorm1d(_LazyInstanceNorm, InstanceNorm1d):
+    """An :class:`InstanceNorm1d` whose ``num_features`` is read from the first input."""
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyInstanceNorm, InstanceNorm2d):
+    """An :class:`InstanceNorm2d` whose ``num_features`` is read from the first input."""
+
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyInstanceNorm, InstanceNorm3d):
+    """An :class:`InstanceNorm3d` whose ``num_features`` is read from the first input."""
+
+    cls_to_become = InstanceNorm3d
