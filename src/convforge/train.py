@@ -6,8 +6,8 @@
   or Adam, default learning rates :data:`DEFAULT_LR`), :func:`make_scheduler` (cosine);
 * the loop: :func:`fit`, :func:`evaluate`, :func:`predict_logits`.
 
-The CLI and ``benchmarks/run.py`` both train through these functions, so a change of the
-recipe shows in both.
+The CLI and the benchmarks (``benchmarks/side_ours.py``) train through these functions, so a
+change of the recipe shows in both.
 """
 
 from __future__ import annotations

@@ -27,19 +27,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import train as _train
 from . import compat_run, filtering, geometry, model_views, training
 from ._common import CommandError
 
 _FAMILIES = (training, geometry, filtering, model_views, compat_run)
-
-# Private aliases kept for benchmarks/run.py, which predates cf.train; use convforge.train's
-# load_dataset, standardize, build_model, make_optimizer and DIGITS_UPSCALE instead.
-DIGITS_UPSCALE = _train.DIGITS_UPSCALE
-_load_dataset = _train.load_dataset
-_standardize = _train.standardize
-_build_model = _train.build_model
-_make_optimizer = _train.make_optimizer
 
 __all__ = ["CommandError", "build_parser", "main"]
 

@@ -13,6 +13,11 @@ from .. import backend
 from .. import spec as sp
 from ..autograd.tensor import Tensor, as_tensor
 
+# the annotations of the public functions: what torch's signatures take
+TensorLike = Tensor | np.ndarray  # also Python numbers and nested lists, converted by as_tensor
+Size = int | tuple[int, ...]  # one int for every dimension, or one per dimension
+Padding = int | tuple[int, ...] | tuple[tuple[int, int], ...] | str  # see functional.conv
+
 
 def _tensor(op: str, name: str, value) -> Tensor:
     if isinstance(value, Tensor):

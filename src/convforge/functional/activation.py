@@ -11,19 +11,22 @@ from .. import spec as sp
 from ..autograd.ops import elementwise as ew
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import _computed, _float_tensor, _in_dtype_of, _tensor
+from ._common import TensorLike, _computed, _float_tensor, _in_dtype_of, _tensor
 
 __all__ = ["dropout", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
 
 
-def relu(input, inplace: bool = False) -> Tensor:
-    """max(0, x) elementwise; ``inplace=True`` overwrites ``input`` (torch's in-place rules)."""
+def relu(input: TensorLike, inplace: bool = False) -> Tensor:
+    """max(0, x) elementwise; ``inplace=True`` overwrites ``input`` (torch's in-place rules).
+
+    Shape: any; the output has the input's shape (as every elementwise activation here).
+    """
     x = _tensor("relu", "input", input)
     return x.relu_() if inplace else ew.ReLU.apply(x)
 
 
-def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``x`` where positive, else ``negative_slope * x`` (never in place)."""
+def leaky_relu(input: TensorLike, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x`` (never in place). Shape: any, kept."""
     if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
         raise TypeError(
             f"leaky_relu: negative_slope must be a number, but got negative_slope={negative_slope!r}"
@@ -31,8 +34,11 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Te
     return nn_ops.LeakyReLU.apply(_float_tensor("leaky_relu", "input", input), float(negative_slope))
 
 
-def gelu(input, approximate: str = "none") -> Tensor:
-    """``x * Phi(x)`` with the normal CDF ``Phi`` (``approximate='tanh'``: its tanh form)."""
+def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` with the normal CDF ``Phi`` (``approximate='tanh'``: its tanh form).
+
+    Shape: any, kept.
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', but got approximate={approximate!r}")
     x = _float_tensor("gelu", "input", input)
@@ -40,14 +46,14 @@ def gelu(input, approximate: str = "none") -> Tensor:
     return _in_dtype_of(nn_ops.GELU.apply(computed, approximate), x)
 
 
-def sigmoid(input) -> Tensor:
-    """``1 / (1 + exp(-x))``, computed without overflow."""
+def sigmoid(input: TensorLike) -> Tensor:
+    """``1 / (1 + exp(-x))``, computed without overflow. Shape: any, kept."""
     x = _float_tensor("sigmoid", "input", input)
     return _in_dtype_of(ew.Sigmoid.apply(*_computed("sigmoid", x)), x)
 
 
-def tanh(input) -> Tensor:
-    """The hyperbolic tangent, elementwise."""
+def tanh(input: TensorLike) -> Tensor:
+    """The hyperbolic tangent, elementwise. Shape: any, kept."""
     x = _float_tensor("tanh", "input", input)
     return _in_dtype_of(ew.Tanh.apply(*_computed("tanh", x)), x)
 
@@ -70,25 +76,28 @@ def _softmax_input(op: str, input, dtype) -> Tensor:
     return x if dtype is None else x.to(dtype)
 
 
-def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim`` (stable: shifted by the maximum)."""
+def softmax(input: TensorLike, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (stable: shifted by the maximum). Shape: any, kept."""
     x = _softmax_input("softmax", input, dtype)
     (computed,) = _computed("softmax", x)
     return _in_dtype_of(nn_ops.Softmax.apply(computed, _softmax_axis("softmax", x, dim)), x)
 
 
-def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim`` (stable; never takes the log of a softmax)."""
+def log_softmax(input: TensorLike, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim`` (stable; never takes the log of a softmax).
+
+    Shape: any, kept.
+    """
     x = _softmax_input("log_softmax", input, dtype)
     (computed,) = _computed("log_softmax", x)
     return _in_dtype_of(nn_ops.LogSoftmax.apply(computed, _softmax_axis("log_softmax", x, dim)), x)
 
 
-def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+def dropout(input: TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
 
     The mask comes from the default generator (``cf.manual_seed``); with
-    ``training=False`` the input is returned unchanged.
+    ``training=False`` the input is returned unchanged. Shape: any, kept.
     """
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], but got p={p!r}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from .. import spec as sp
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import _check_bias, _computed, _conv_operands, _in_dtype_of
+from ._common import TensorLike, _check_bias, _computed, _conv_operands, _in_dtype_of
 
 __all__ = ["linear"]
 
 
-def linear(input, weight, bias=None) -> Tensor:
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """``input @ weight.T + bias``, as ``torch.nn.functional.linear``.
 
     Shape: input (*, in_features); weight (out_features, in_features); bias

@@ -15,12 +15,23 @@ TensorFlow's SAME: ``out = ceil(in / stride)``, the odd extra pad at the end).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .. import spec as sp
 from ..autograd.ops import conv as conv_ops
 from ..autograd.ops import shape as shape_ops
 from ..autograd.tensor import Tensor
 from ..kernels import select
-from ._common import _batched, _check_flag, _conv_operands, _spatial_axes, _unbatched
+from ._common import (
+    Padding,
+    Size,
+    TensorLike,
+    _batched,
+    _check_flag,
+    _conv_operands,
+    _spatial_axes,
+    _unbatched,
+)
 
 __all__ = [
     "conv1d",
@@ -34,14 +45,14 @@ __all__ = [
 
 def conv_nd(
     args: sp.ConvArgs,
-    input,
-    weight,
-    bias=None,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
     *,
     op: str | None = None,
     flip: bool = False,
     algorithm: str = "auto",
-    output_size=None,
+    output_size: Sequence[int] | None = None,
 ) -> Tensor:
     """Run a convolution (or, for ``args.transposed``, a transposed one) of parsed arguments.
 
@@ -49,6 +60,8 @@ def conv_nd(
     (which parse their arguments once and keep them): ``args.resolve`` checks the operands,
     ``select.plan`` picks the algorithm, then one differentiable Function runs. ``op`` names
     the call in errors (default ``args.op``).
+
+    Shape: as the ``conv*d`` (or ``conv_transpose*d``) function of ``args.ndim`` dimensions.
     """
     op = op or args.op
     x, w, b = _conv_operands(op, input, weight, bias)
@@ -73,17 +86,17 @@ def _conv(op, n, input, weight, bias, *, flip, algorithm, **arguments) -> Tensor
 
 
 def conv1d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Size = 1,
+    padding: Padding = 0,
+    dilation: Size = 1,
+    groups: int = 1,
     *,
-    padding_mode="zeros",
-    flip=False,
-    algorithm="auto",
+    padding_mode: str = "zeros",
+    flip: bool = False,
+    algorithm: str = "auto",
 ) -> Tensor:
     """1-D cross-correlation over an input of shape (N, C_in, L) or (C_in, L).
 
@@ -107,17 +120,17 @@ def conv1d(
 
 
 def conv2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Size = 1,
+    padding: Padding = 0,
+    dilation: Size = 1,
+    groups: int = 1,
     *,
-    padding_mode="zeros",
-    flip=False,
-    algorithm="auto",
+    padding_mode: str = "zeros",
+    flip: bool = False,
+    algorithm: str = "auto",
 ) -> Tensor:
     """2-D cross-correlation over an input of shape (N, C_in, H, W) or (C_in, H, W).
 
@@ -142,17 +155,17 @@ def conv2d(
 
 
 def conv3d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Size = 1,
+    padding: Padding = 0,
+    dilation: Size = 1,
+    groups: int = 1,
     *,
-    padding_mode="zeros",
-    flip=False,
-    algorithm="auto",
+    padding_mode: str = "zeros",
+    flip: bool = False,
+    algorithm: str = "auto",
 ) -> Tensor:
     """3-D cross-correlation over an input of shape (N, C_in, D, H, W) or (C_in, D, H, W).
 
@@ -175,18 +188,18 @@ def conv3d(
 
 
 def conv_transpose1d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Size = 1,
+    padding: Padding = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
     *,
-    output_size=None,
-    flip=False,
-    algorithm="auto",
+    output_size: Sequence[int] | None = None,
+    flip: bool = False,
+    algorithm: str = "auto",
 ) -> Tensor:
     """1-D transposed convolution (the input gradient of conv1d).
 
@@ -207,18 +220,18 @@ def conv_transpose1d(
 
 
 def conv_transpose2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Size = 1,
+    padding: Padding = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
     *,
-    output_size=None,
-    flip=False,
-    algorithm="auto",
+    output_size: Sequence[int] | None = None,
+    flip: bool = False,
+    algorithm: str = "auto",
 ) -> Tensor:
     """2-D transposed convolution (the input gradient of conv2d).
 
@@ -240,20 +253,24 @@ def conv_transpose2d(
 
 
 def conv_transpose3d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Size = 1,
+    padding: Padding = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
     *,
-    output_size=None,
-    flip=False,
-    algorithm="auto",
+    output_size: Sequence[int] | None = None,
+    flip: bool = False,
+    algorithm: str = "auto",
 ) -> Tensor:
-    """3-D transposed convolution (the input gradient of conv3d); sizes as conv_transpose2d."""
+    """3-D transposed convolution (the input gradient of conv3d).
+
+    Shape: input (N, C_in, D, H, W); weight (C_in, C_out/groups, kD, kH, kW); output sizes per
+    dimension as conv_transpose2d.
+    """
     args = sp.ConvArgs.parse(
         "conv_transpose3d",
         3,

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor, as_tensor
-from ._common import _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
+from ._common import TensorLike, _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss"]
 
@@ -73,12 +73,12 @@ def _class_target(op: str, x: Tensor, target, ignore_index: int, soft_allowed: b
 
 
 def cross_entropy(
-    input,
-    target,
-    weight=None,
-    size_average=None,
+    input: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
-    reduce=None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -108,12 +108,12 @@ def cross_entropy(
 
 
 def nll_loss(
-    input,
-    target,
-    weight=None,
-    size_average=None,
+    input: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
-    reduce=None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` at the target classes.
@@ -132,7 +132,14 @@ def nll_loss(
     return _in_dtype_of(nn_ops.NLLLoss.apply(x, t, w, int(ignore_index), reduction), given)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> Tensor:
+def mse_loss(
+    input: TensorLike,
+    target: TensorLike,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: TensorLike | None = None,
+) -> Tensor:
     """Squared error ``(input - target)^2``, optionally weighted per element.
 
     ``'mean'`` divides by the number of elements, or by ``sum(weight)`` when weighted (as
@@ -168,7 +175,13 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
 
 
 def binary_cross_entropy_with_logits(
-    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+    input: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: TensorLike | None = None,
 ) -> Tensor:
     """Logistic loss on logits, stable for any logit size.
 

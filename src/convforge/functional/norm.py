@@ -6,17 +6,17 @@ import numpy as np
 
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
+from ._common import TensorLike, _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
 
 __all__ = ["batch_norm"]
 
 
 def batch_norm(
-    input,
-    running_mean,
-    running_var,
-    weight=None,
-    bias=None,
+    input: TensorLike,
+    running_mean: TensorLike | None,
+    running_var: TensorLike | None,
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,

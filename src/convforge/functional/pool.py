@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import spec as sp
 from ..autograd.ops import pool as pool_ops
 from ..autograd.tensor import Tensor
-from ._common import _batched, _check_flag, _computed, _in_dtype_of, _tensor, _unbatched
+from ._common import Size, TensorLike, _batched, _check_flag, _computed, _in_dtype_of, _tensor, _unbatched
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -55,7 +57,15 @@ def _max_pool(op: str, n: int, input, *, return_indices, **arguments):
     return _with_indices(y, indices[0], spec.batched, return_indices)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool1d(
+    input: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """1-D max pooling over an input of shape (N, C, L) or (C, L).
 
     Shape: output (N, C, L_out) with
@@ -78,7 +88,15 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     )
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(
+    input: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """2-D max pooling over an input of shape (N, C, H, W) or (C, H, W).
 
     Shape: output (N, C, H_out, W_out), per dimension as max_pool1d. Indices are flat
@@ -97,7 +115,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     )
 
 
-def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool3d(
+    input: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """3-D max pooling over an input of shape (N, C, D, H, W) or (C, D, H, W).
 
     Shape: output (N, C, D_out, H_out, W_out), per dimension as max_pool1d; indices
@@ -126,7 +152,14 @@ def _avg_pool(op: str, n: int, input, **arguments) -> Tensor:
     return _in_dtype_of(_unbatched(y, spec.batched), x)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(
+    input: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """1-D average pooling over an input of shape (N, C, L) or (C, L).
 
     Shape: output (N, C, L_out), ``L_out`` as max_pool1d with dilation 1. The divisor is the
@@ -145,14 +178,14 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 def avg_pool2d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-):
+    input: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """2-D average pooling over an input of shape (N, C, H, W) or (C, H, W).
 
     Shape: output (N, C, H_out, W_out), per dimension as avg_pool1d. ``divisor_override``
@@ -172,14 +205,14 @@ def avg_pool2d(
 
 
 def avg_pool3d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-):
+    input: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """3-D average pooling over an input of shape (N, C, D, H, W) or (C, D, H, W).
 
     Shape: output (N, C, D_out, H_out, W_out), per dimension as avg_pool1d.
@@ -221,7 +254,7 @@ def _adaptive_max_pool(op, n, input, output_size, return_indices):
     return _with_indices(y, indices[0], batched, return_indices)
 
 
-def adaptive_avg_pool1d(input, output_size) -> Tensor:
+def adaptive_avg_pool1d(input: TensorLike, output_size: int | tuple[int | None, ...]) -> Tensor:
     """Average over ``output_size`` windows covering an input of shape (N, C, L) or (C, L).
 
     Shape: output (N, C, output_size); window ``i`` is
@@ -230,7 +263,7 @@ def adaptive_avg_pool1d(input, output_size) -> Tensor:
     return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
 
 
-def adaptive_avg_pool2d(input, output_size) -> Tensor:
+def adaptive_avg_pool2d(input: TensorLike, output_size: int | tuple[int | None, ...]) -> Tensor:
     """Adaptive average pooling over (N, C, H, W) or (C, H, W).
 
     Shape: output (N, C, *output_size); windows per dimension as adaptive_avg_pool1d. An
@@ -239,7 +272,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
 
 
-def adaptive_avg_pool3d(input, output_size) -> Tensor:
+def adaptive_avg_pool3d(input: TensorLike, output_size: int | tuple[int | None, ...]) -> Tensor:
     """Adaptive average pooling over (N, C, D, H, W) or (C, D, H, W).
 
     Shape: output (N, C, *output_size); windows per dimension as adaptive_avg_pool1d.
@@ -247,7 +280,9 @@ def adaptive_avg_pool3d(input, output_size) -> Tensor:
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(
+    input: TensorLike, output_size: int | tuple[int | None, ...], return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
     """Max over ``output_size`` windows covering an input of shape (N, C, L) or (C, L).
 
     Shape: output (N, C, output_size), windows as adaptive_avg_pool1d; indices as max_pool1d.
@@ -255,7 +290,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     return _adaptive_max_pool("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(
+    input: TensorLike, output_size: int | tuple[int | None, ...], return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
     """Adaptive max pooling over (N, C, H, W) or (C, H, W).
 
     Shape: output (N, C, *output_size); indices as max_pool2d.
@@ -263,7 +300,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
-def adaptive_max_pool3d(input, output_size, return_indices=False):
+def adaptive_max_pool3d(
+    input: TensorLike, output_size: int | tuple[int | None, ...], return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
     """Adaptive max pooling over (N, C, D, H, W) or (C, D, H, W).
 
     Shape: output (N, C, *output_size); indices as max_pool3d.
@@ -299,7 +338,14 @@ def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size
     return _unbatched(y, batched)
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+def max_unpool1d(
+    input: TensorLike,
+    indices: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
     """Partial inverse of max_pool1d: values go to ``indices``, every other cell is 0.
 
     Shape: input, indices (N, C, L) or (C, L); output (N, C, L_out) with
@@ -309,17 +355,33 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+def max_unpool2d(
+    input: TensorLike,
+    indices: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
     """Partial inverse of max_pool2d. Shape: (N, C, H, W) or (C, H, W) -> sizes as max_unpool1d."""
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+def max_unpool3d(
+    input: TensorLike,
+    indices: TensorLike,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
     """Partial inverse of max_pool3d. Shape: (N, C, D, H, W) or (C, D, H, W) -> as max_unpool1d."""
     return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+def unfold(
+    input: TensorLike, kernel_size: Size, dilation: Size = 1, padding: Size = 0, stride: Size = 1
+) -> Tensor:
     """Extract sliding blocks (im2col): torch's layout, any number of spatial dimensions.
 
     Shape: input (N, C, *spatial) or (C, *spatial) -> (N, C*prod(kernel_size), L), ``L`` the
@@ -336,7 +398,14 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     return _unbatched(pool_ops.Unfold.apply(_batched(x, batched), spec), batched)
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+def fold(
+    input: TensorLike,
+    output_size: Size,
+    kernel_size: Size,
+    dilation: Size = 1,
+    padding: Size = 0,
+    stride: Size = 1,
+) -> Tensor:
     """Sum sliding blocks into an array (col2im), the adjoint of :func:`unfold`.
 
     Shape: input (N, C*prod(kernel_size), L) or (C*prod(kernel_size), L) -> (N, C,

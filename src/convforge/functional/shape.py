@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .. import spec as sp
 from ..autograd.ops import shape as shape_ops
 from ..autograd.tensor import Tensor
-from ._common import _tensor
+from ._common import TensorLike, _tensor
 
 __all__ = ["channel_shuffle", "pad"]
 
 
-def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: TensorLike, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad)//2`` dimensions, ``pad`` in torch order (last dim first).
 
     ``mode`` is 'constant' (negative pads crop), 'reflect', 'replicate' or 'circular'.
+
+    Shape: (*, S_1, ..., S_k) -> (*, S_1 + lo_1 + hi_1, ..., S_k + lo_k + hi_k) for ``k = len(pad)//2``.
     """
     op = "pad"
     x = _tensor(op, "input", input)
@@ -43,7 +47,7 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tenso
     return shape_ops.Pad.apply(x, pads, mode, 0.0 if value is None else value)
 
 
-def channel_shuffle(input, groups: int) -> Tensor:
+def channel_shuffle(input: TensorLike, groups: int) -> Tensor:
     """ShuffleNet's channel shuffle: view C as (groups, C/groups), transpose, flatten.
 
     Shape: (N, C, *) -> (N, C, *); channel ``g*(C/groups) + i`` moves to ``i*groups + g``.
