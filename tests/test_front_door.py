@@ -81,6 +81,14 @@ def test_the_tools_resolve_their_specs_through_conv_args(door):
     assert len(door["resolve"]) >= 6
 
 
+def test_the_cli_reaches_the_front_door_through_the_tools(door, capsys):
+    from convforge.cli import main
+
+    assert main(["shape", "--input", "1x3x8x8", "--kernel", "3", "--stride", "2"]) == 0
+    assert main(["explain"]) == 0
+    assert door["resolve"] == ["conv2d", "explain"]
+
+
 def test_dask_asks_select_for_the_plan_of_a_block_with_its_workspace(monkeypatch):
     pytest.importorskip("dask.array")
     import dask.array as da
