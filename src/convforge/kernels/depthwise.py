@@ -55,6 +55,25 @@ def _phase_span(pad, step, phase, size, cells):
 
 
 @_jit.jit()
+def _pad_plane(plane, pt, pl, q_h, q_w, buf):
+    """``buf[u*q_w + v] = xpad[u, v]`` for stride 1 (zero where ``xpad`` is padding); the
+    cells at and past the padded plane's end, up to ``buf``'s length, are zeroed too."""
+    height, width = plane.shape
+    rows = min(height, q_h - pt)
+    cols = max(0, min(width, q_w - pl))
+    buf[: pt * q_w] = 0
+    for u in range(rows):
+        dst = buf[(u + pt) * q_w : (u + pt + 1) * q_w]
+        dst[:pl] = 0
+        src = plane[u, :cols]
+        out = dst[pl : pl + cols]
+        for v in range(cols):
+            out[v] = src[v]
+        dst[pl + cols :] = 0
+    buf[(rows + pt) * q_w :] = 0
+
+
+@_jit.jit()
 def _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf):
     """``buf[phase, u, v] = xpad[u*sh + p, v*sw + q]`` (flat), zero where ``xpad`` is padding.
 
@@ -62,6 +81,9 @@ def _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf):
     strided slices (no division per element: this copy is a real share of a 3x3 layer).
     """
     height, width = plane.shape
+    if sh == 1 and sw == 1:  # one phase: contiguous row copies, only the padding zeroed
+        _pad_plane(plane, pt, pl, q_h, q_w, buf)
+        return
     buf[:] = 0
     for p in range(sh):
         u_lo, u_hi = _phase_span(pt, sh, p, height, q_h)
@@ -133,6 +155,54 @@ def _forward_plane(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc
                 y_row[j] = row[j]
 
 
+@_jit.jit()
+def _forward_plane_3x3(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, y_n):
+    """:func:`_forward_plane` for a 3x3 kernel: the nine taps in registers, one pass per output
+    row with nine unit-stride reads (no accumulator written back to memory per tap)."""
+    out_h, out_w = y_n.shape[1], y_n.shape[2]
+    _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf)
+    o0, o1, o2 = (
+        _tap_offset(0, 0, sh, sw, dh, dw, q_h, q_w),
+        _tap_offset(0, 1, sh, sw, dh, dw, q_h, q_w),
+        _tap_offset(0, 2, sh, sw, dh, dw, q_h, q_w),
+    )
+    o3, o4, o5 = (
+        _tap_offset(1, 0, sh, sw, dh, dw, q_h, q_w),
+        _tap_offset(1, 1, sh, sw, dh, dw, q_h, q_w),
+        _tap_offset(1, 2, sh, sw, dh, dw, q_h, q_w),
+    )
+    o6, o7, o8 = (
+        _tap_offset(2, 0, sh, sw, dh, dw, q_h, q_w),
+        _tap_offset(2, 1, sh, sw, dh, dw, q_h, q_w),
+        _tap_offset(2, 2, sh, sw, dh, dw, q_h, q_w),
+    )
+    for o in range(c * mult, (c + 1) * mult):
+        w0, w1, w2 = w[o, 0, 0], w[o, 0, 1], w[o, 0, 2]
+        w3, w4, w5 = w[o, 1, 0], w[o, 1, 1], w[o, 1, 2]
+        w6, w7, w8 = w[o, 2, 0], w[o, 2, 1], w[o, 2, 2]
+        for i in range(out_h):
+            k = i * q_w
+            s0, s1, s2 = (
+                buf[k + o0 : k + o0 + out_w],
+                buf[k + o1 : k + o1 + out_w],
+                buf[k + o2 : k + o2 + out_w],
+            )
+            s3, s4, s5 = (
+                buf[k + o3 : k + o3 + out_w],
+                buf[k + o4 : k + o4 + out_w],
+                buf[k + o5 : k + o5 + out_w],
+            )
+            s6, s7, s8 = (
+                buf[k + o6 : k + o6 + out_w],
+                buf[k + o7 : k + o7 + out_w],
+                buf[k + o8 : k + o8 + out_w],
+            )
+            y_row = y_n[o, i]
+            for j in range(out_w):  # taps summed in C order, as the general kernel does
+                total = w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j] + w4 * s4[j]
+                y_row[j] = total + w5 * s5[j] + w6 * s6[j] + w7 * s7[j] + w8 * s8[j]
+
+
 @_jit.jit(parallel=True)
 def _forward(x, w, sh, sw, dh, dw, pt, pl, q_h, q_w, y):
     """Shape: x (N, C, H, W), w (C*mult, KH, KW) -> y (N, C*mult, OH, OW)."""
@@ -146,7 +216,10 @@ def _forward(x, w, sh, sw, dh, dw, pt, pl, q_h, q_w, y):
         for plane in range(block * per_block, min(planes, (block + 1) * per_block)):
             n = plane // channels
             c = plane - n * channels
-            _forward_plane(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y[n])
+            if w.shape[1] == 3 and w.shape[2] == 3:
+                _forward_plane_3x3(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, y[n])
+            else:
+                _forward_plane(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y[n])
 
 
 @_jit.jit()
