@@ -112,40 +112,8 @@ def _image_tile(image: np.ndarray) -> np.ndarray:
     return colorize(plane, "gray", float(plane.min()), float(plane.max()))
 
 
-def plot_features(
-    image: np.ndarray,
-    kernels: np.ndarray | None,
-    maps: list[tuple[str, np.ndarray]],
-    path: str | Path | None = None,
-    max_maps: int = 16,
-    tile: int = 72,
-    title: str | None = None,
-) -> FeatureFigure:
-    """Compose the input, the first-layer kernels and the feature maps into one picture.
-
-    Parameters
-    ----------
-    image : ndarray
-        The input sample ``(C, H, W)``.
-    kernels : ndarray or None
-        First-layer weight ``(C_out, C_in, kH, kW)``; at most ``2 * max_maps`` are shown.
-    maps : list of (name, ndarray)
-        As :func:`feature_maps` returns; each row shows the first ``max_maps`` channels.
-    path : str or Path, optional
-        Where to write the PNG.
-    max_maps : int
-        Feature maps shown per layer.
-    tile : int
-        Approximate tile size in pixels (tiles are enlarged by whole factors).
-    title : str, optional
-        A line above everything (the CLI puts the model and its prediction there).
-    """
-    from PIL import Image, ImageDraw
-
-    from .animate import _font
-
-    if not isinstance(max_maps, int) or max_maps < 1:
-        raise ValueError(f"plot_features: max_maps must be a positive int, but got max_maps={max_maps!r}")
+def _rows(image, kernels, maps, max_maps: int, tile: int) -> list[tuple[str, list[tuple[np.ndarray, int]]]]:
+    """(label, [(tile pixels, scale), ...]) per row: input and kernels first, then each map."""
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 3:
         raise ValueError(f"plot_features: image must be (C, H, W), but got shape {image.shape}")
@@ -174,6 +142,14 @@ def plot_features(
         more = f", first {len(shown)} of {len(fmap)}" if len(shown) < len(fmap) else ""
         legend = " (each map from its minimum, dark, to its maximum, yellow)" if number == 0 else ""
         rows.append((f"{name}: {fmap.shape[0]} maps of {fmap.shape[1]}x{fmap.shape[2]}{more}{legend}", tiles))
+    return rows
+
+
+def _compose(rows, title: str | None):
+    """(canvas, boxes): the rows laid out under their labels, each tile framed."""
+    from PIL import Image, ImageDraw
+
+    from .animate import _font
 
     boxes: dict[tuple[int, int], tuple[int, int, int]] = {}
     font = _font(12)
@@ -205,6 +181,41 @@ def plot_features(
             frame = (x0 - 1, y0 - 1, x0 + block.shape[1], y0 + block.shape[0])
             draw.rectangle(frame, outline=FRAME)
             canvas.paste(Image.fromarray(block), (x0, y0))
+    return canvas, boxes
+
+
+def plot_features(
+    image: np.ndarray,
+    kernels: np.ndarray | None,
+    maps: list[tuple[str, np.ndarray]],
+    path: str | Path | None = None,
+    max_maps: int = 16,
+    tile: int = 72,
+    title: str | None = None,
+) -> FeatureFigure:
+    """Compose the input, the first-layer kernels and the feature maps into one picture.
+
+    Parameters
+    ----------
+    image : ndarray
+        The input sample ``(C, H, W)``.
+    kernels : ndarray or None
+        First-layer weight ``(C_out, C_in, kH, kW)``; at most ``2 * max_maps`` are shown.
+    maps : list of (name, ndarray)
+        As :func:`feature_maps` returns; each row shows the first ``max_maps`` channels.
+    path : str or Path, optional
+        Where to write the PNG.
+    max_maps : int
+        Feature maps shown per layer.
+    tile : int
+        Approximate tile size in pixels (tiles are enlarged by whole factors).
+    title : str, optional
+        A line above everything (the CLI puts the model and its prediction there).
+    """
+    if not isinstance(max_maps, int) or max_maps < 1:
+        raise ValueError(f"plot_features: max_maps must be a positive int, but got max_maps={max_maps!r}")
+    rows = _rows(image, kernels, maps, max_maps, tile)
+    canvas, boxes = _compose(rows, title)
     figure = FeatureFigure(canvas, boxes, [text for text, _ in rows])
     if path is not None:
         figure.save(path)
