@@ -35,6 +35,14 @@ def check_number(owner: str, name: str, value, low: float | None = 0.0, high: fl
         raise ValueError(f"{owner}: {name} must be < {high}, but got {name}={value!r}")
 
 
+def check_betas(owner: str, betas) -> None:
+    """``betas`` must be a pair of numbers, each in [0, 1)."""
+    if not isinstance(betas, tuple) or len(betas) != 2:
+        raise TypeError(f"{owner}: betas must be a pair of floats, but got betas={betas!r}")
+    check_number(owner, "betas[0]", betas[0], high=1.0)
+    check_number(owner, "betas[1]", betas[1], high=1.0)
+
+
 def check_unsupported_flags(owner: str, group: dict[str, Any]) -> None:
     """Refuse torch's ``capturable=True`` (CUDA graphs) and ``differentiable=True`` (autograd
     through the step): these optimizers update the arrays in place, outside autograd."""
@@ -251,8 +259,8 @@ class Optimizer:
 
 def _cast_buffer(owner: str, key, name: str, value, param: Tensor):
     """A copy of one saved buffer, as an ndarray of the parameter's dtype (``step``: a float)."""
-    if name == "step":
-        return float(to_array(value))
+    if name == "step" or (name == "mu_product" and np.ndim(to_array(value)) == 0):
+        return float(to_array(value))  # scalars of the schedule (torch keeps 0-d tensors)
     if not (isinstance(value, np.ndarray) or hasattr(value, "detach") or isinstance(value, Tensor)):
         return copy.deepcopy(value)
     array = to_array(value)

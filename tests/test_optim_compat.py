@@ -1,6 +1,6 @@
-"""cf.optim.Adadelta and cf.optim.RMSprop against torch.optim: the same 5-8-3 MLP, init and
-batches give the same losses and parameters for 15 steps (float64) for every option set;
-state dicts carry torch's buffer names; bad options fail as torch's do."""
+"""cf.optim's Adadelta, RMSprop, Adagrad, Adamax, NAdam and RAdam against torch.optim: the same
+5-8-3 MLP, init and batches give the same losses and parameters for 15 steps (float64) for
+every option set; state dicts carry torch's buffer names; bad options fail as torch's do."""
 
 from __future__ import annotations
 
@@ -50,6 +50,20 @@ CASES = [
     ("RMSprop", {"lr": 0.003, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.003, "eps": 1e-3, "maximize": True}),
     ("RMSprop", {"lr": 0.003, "momentum": 0.7, "foreach": True}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.05, "lr_decay": 0.1, "initial_accumulator_value": 0.5}),
+    ("Adagrad", {"lr": 0.05, "weight_decay": 0.1, "eps": 1e-6, "maximize": True}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.01, "eps": 1e-4, "maximize": True}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.01, "momentum_decay": 0.01, "betas": (0.8, 0.99)}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.01, "betas": (0.5, 0.9)}),  # rho_t > 5 from step 3 on: both branches run
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
 ]
 
 
@@ -76,7 +90,15 @@ def test_per_group_options_match_torch(name, defaults, group):
 
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("Adadelta", {}), ("RMSprop", {"momentum": 0.9, "centered": True}), ("RMSprop", {})],
+    [
+        ("Adadelta", {}),
+        ("RMSprop", {"momentum": 0.9, "centered": True}),
+        ("RMSprop", {}),
+        ("Adagrad", {"lr_decay": 0.01}),
+        ("Adamax", {}),
+        ("NAdam", {}),
+        ("RAdam", {"betas": (0.5, 0.9)}),
+    ],
 )
 def test_state_dict_has_torchs_keys_and_defaults(name, options):
     *_, ours = run("cf", name, options)
@@ -91,21 +113,34 @@ def test_state_dict_has_torchs_keys_and_defaults(name, options):
         assert_close(np.asarray(ours_sd["state"][0][key]), value.detach().numpy(), rtol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "RMSprop"])
+def test_adagrad_state_exists_before_the_first_step_as_torch():
+    ours = cf.optim.Adagrad([cf.ones(2, requires_grad=True)], initial_accumulator_value=0.3)
+    theirs = torch.optim.Adagrad([torch.ones(2, requires_grad=True)], initial_accumulator_value=0.3)
+    assert set(ours.state_dict()["state"][0]) == set(theirs.state_dict()["state"][0]) == {"step", "sum"}
+    assert_close(ours.state_dict()["state"][0]["sum"], theirs.state_dict()["state"][0]["sum"].numpy())
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam"])
 def test_torch_state_dict_loads_and_continues_identically(name):
-    *_, theirs = run("torch", name, {"lr": 0.01} if name == "RMSprop" else {})
-    p = cf.tensor(np.ones(3), requires_grad=True)
+    """Three torch steps, then its state dict loaded here: two more steps give torch's parameters."""
     q = torch.ones(3, dtype=torch.float64, requires_grad=True)
-    ours = getattr(cf.optim, name)([p])
     theirs = getattr(torch.optim, name)([q])
-    for step in range(3):
-        for t, opt in ((p, ours), (q, theirs)):
-            opt.zero_grad()
-            (t * t * (step + 1.0)).sum().backward()
-            opt.step()
-    ours2 = getattr(cf.optim, name)([cf.tensor(p.detach().numpy().copy(), requires_grad=True)])
-    ours2.load_state_dict(theirs.state_dict())
-    assert ours2.state_dict()["param_groups"] == ours.state_dict()["param_groups"]
+
+    def step(t, opt, k):
+        opt.zero_grad()
+        ((t - 0.5) * (t - 0.5) * (k + 1.0)).sum().backward()
+        opt.step()
+
+    for k in range(3):
+        step(q, theirs, k)
+    p = cf.tensor(q.detach().numpy().copy(), requires_grad=True)
+    ours = getattr(cf.optim, name)([p])
+    ours.load_state_dict(theirs.state_dict())
+    assert ours.state_dict()["param_groups"] == theirs.state_dict()["param_groups"]
+    for k in range(3, 5):
+        step(q, theirs, k)
+        step(p, ours, k)
+    assert_close(p.detach().numpy(), q.detach().numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -120,6 +155,11 @@ def test_torch_state_dict_loads_and_continues_identically(name):
         ("RMSprop", {"momentum": -0.5}, "momentum"),
         ("RMSprop", {"eps": -1.0}, "eps"),
         ("RMSprop", {"weight_decay": -1.0}, "weight_decay"),
+        ("Adagrad", {"lr_decay": -1.0}, "lr_decay"),
+        ("Adagrad", {"initial_accumulator_value": -1.0}, "initial_accumulator_value"),
+        ("Adamax", {"betas": (1.0, 0.9)}, "betas"),
+        ("NAdam", {"momentum_decay": -1.0}, "momentum_decay"),
+        ("RAdam", {"betas": (0.9, -0.1)}, "betas"),
     ],
 )
 def test_invalid_options_raise_value_error_like_torch(name, options, match):
@@ -129,7 +169,7 @@ def test_invalid_options_raise_value_error_like_torch(name, options, match):
         getattr(cf.optim, name)([cf.ones(2, requires_grad=True)], **options)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "RMSprop"])
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adamax", "NAdam", "RAdam"])
 @pytest.mark.parametrize("flag", ["capturable", "differentiable"])
 def test_capturable_and_differentiable_are_refused_by_name(name, flag):
     with pytest.raises(ValueError, match=flag):
@@ -146,3 +186,14 @@ def test_rmsprop_centered_with_momentum_buffers_have_parameter_shape():
         "momentum_buffer": (2, 3),
         "grad_avg": (2, 3),
     }
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam"])
+def test_constructor_signatures_and_defaults_match_torch(name):
+    import inspect
+
+    ours = inspect.signature(getattr(cf.optim, name).__init__).parameters
+    theirs = inspect.signature(getattr(torch.optim, name).__init__).parameters
+    assert [(k, v.default, v.kind) for k, v in ours.items()] == [
+        (k, v.default, v.kind) for k, v in theirs.items()
+    ]

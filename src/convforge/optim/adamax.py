@@ -1,0 +1,85 @@
+"""Adamax (Kingma & Ba, 2014, section 7): Adam with the infinity norm, with torch's rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, check_betas, check_number, check_unsupported_flags
+
+
+class Adamax(Optimizer):
+    r"""Adamax, with torch's update rule and state names.
+
+    For each parameter :math:`\theta` with gradient :math:`g` (negated if ``maximize``), at
+    step :math:`t`::
+
+        g = g + weight_decay * theta                       if weight_decay != 0
+        m = beta1 * m + (1 - beta1) * g                    state "exp_avg"
+        u = max(beta2 * u, |g| + eps)                      state "exp_inf"
+        theta = theta - lr / (1 - beta1**t) * m / u
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+        Parameters to optimize or parameter groups.
+    lr, eps, weight_decay : float
+        As above; all >= 0.
+    betas : (float, float)
+        Each in [0, 1).
+    foreach, capturable, differentiable
+        torch's execution options: ``foreach`` is accepted, the others refused when True.
+    maximize : bool
+        Maximize the objective instead of minimizing it.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas) if isinstance(betas, (list, tuple)) else betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay"):
+            check_number("Adamax", name, group[name])
+        check_betas("Adamax", group["betas"])
+        check_unsupported_flags("Adamax", group)
+
+    def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        theta = param.array
+        if not state:
+            state["step"] = 0.0
+            state["exp_avg"] = np.zeros_like(theta)
+            state["exp_inf"] = np.zeros_like(theta)
+        beta1, beta2 = group["betas"]
+        if group["maximize"]:
+            grad = -grad
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * theta
+        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        exp_avg += (1 - beta1) * (grad - exp_avg)  # torch's lerp
+        np.maximum(exp_inf * beta2, np.abs(grad) + group["eps"], out=exp_inf)
+        theta -= group["lr"] / (1 - beta1 ** state["step"]) * exp_avg / exp_inf
