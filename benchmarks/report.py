@@ -154,7 +154,15 @@ def render(report: dict) -> str:
             f"**{control:.3f}** ({'within' if keep else 'outside'} 1.00 +/- {CONTROL_TOLERANCE}); "
             f"{summary['control_noisy']} measurements outside it individually.",
         ],
-        ["## Against the targets of issue 12 (2 threads)", "", *target_table(summary)],
+        [
+            "## Against the targets of issue 12 (2 threads)",
+            "",
+            *target_table(summary),
+            "",
+            f"Memory: {len(summary['memory_over'])} calls over the workspace bound (goal: none). Image "
+            "filtering against `scipy.ndimage.correlate` is measured by `bench_dask.py` "
+            "([`RESULTS_DASK.md`](RESULTS_DASK.md)), not here.",
+        ],
     ]
     titles = {"layers": "Layers", "models": "Models (224x224)", "training": "Training"}
     for level, title in titles.items():

@@ -45,6 +45,10 @@ import cases  # noqa: E402
 from cases import Layer  # noqa: E402
 
 LEVELS = ("layers", "models", "training")
+FILTER_NOTE = (
+    "image filtering (cf.dask.filter / convforge filter vs scipy.ndimage.correlate, 3x3 and 5x5): "
+    "measured by benchmarks/bench_dask.py (RESULTS_DASK.md), not here"
+)
 MIB = 1 << 20
 
 
@@ -325,6 +329,8 @@ def print_summary(summary: dict) -> None:
             f"  {t['target']:<62} {t['ratio_min']:>6.2f}x {t['ratio_median']:>6.2f}x  goal {t['goal']:.1f}x "
             f"{'met' if t['met'] else 'NOT met'} ({kind}{noisy}){which}"
         )
+    print(f"  memory: calls over the workspace bound: {len(summary['memory_over'])} (goal 0)")
+    print(f"  {FILTER_NOTE}")
     verdict = abs(summary["control_geomean"] - 1.0) <= cases.CONTROL_TOLERANCE
     print(
         f"\ncontrol torch A / torch B: geomean {summary['control_geomean']:.3f} "

@@ -3,8 +3,8 @@
 Usage::
 
     .venv/bin/py-spy record --format raw -o lenet.txt -- \\
-        .venv/bin/python benchmarks/profile.py run lenet --repeats 3
-    .venv/bin/python benchmarks/profile.py top lenet.txt [--limit 25]
+        .venv/bin/python benchmarks/hotspots.py run lenet --repeats 3
+    .venv/bin/python benchmarks/hotspots.py top lenet.txt [--limit 25]
 
 ``run`` builds the same workload as the benchmark's convforge side (``side_ours.py``):
 ``lenet`` (one LeNet-5 epoch, 4,000 random 28x28 images, batch 64), ``resnet18-train`` /
