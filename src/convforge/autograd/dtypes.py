@@ -87,3 +87,8 @@ def parse_type(op: str, value) -> np.dtype:
         return np.dtype(value)
     except TypeError as e:
         raise TypeError(f"{op}: dtype must be a dtype or a type string, but got {value!r}") from e
+
+
+def get_default_dtype():
+    """The dtype of new floating tensors: float32, as torch's default."""
+    return float32

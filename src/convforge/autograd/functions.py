@@ -6,65 +6,109 @@ is an array or a number), so the function and the method cannot disagree.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .tensor import Tensor, as_tensor
 
 __all__ = [
     "abs",
+    "add",
+    "all",
     "allclose",
     "amax",
     "amin",
+    "any",
     "argmax",
     "argmin",
+    "argsort",
     "bmm",
+    "ceil",
     "chunk",
     "clamp",
     "clip",
     "clone",
     "cos",
     "cosh",
+    "cumsum",
+    "diag",
+    "div",
     "dot",
     "eq",
     "equal",
+    "erf",
     "exp",
     "flatten",
+    "flip",
+    "floor",
+    "floor_divide",
+    "fmod",
     "gather",
     "ge",
     "gt",
+    "index_select",
     "is_floating_point",
     "is_tensor",
+    "isfinite",
+    "isinf",
+    "isnan",
     "le",
+    "lerp",
     "log",
+    "log10",
+    "log1p",
+    "log2",
+    "log_softmax",
+    "logsumexp",
     "lt",
     "masked_fill",
+    "masked_select",
     "matmul",
     "max",
     "mean",
     "min",
     "mm",
+    "mul",
+    "narrow",
     "ne",
     "neg",
+    "nonzero",
     "norm",
     "numel",
     "permute",
     "pow",
     "prod",
     "relu",
+    "remainder",
+    "repeat_interleave",
     "reshape",
+    "round",
+    "rsqrt",
     "scatter",
     "scatter_add",
+    "select",
     "sigmoid",
+    "sign",
     "sin",
     "sinh",
+    "softmax",
+    "sort",
     "split",
     "sqrt",
     "square",
     "squeeze",
     "std",
+    "sub",
     "sum",
     "t",
     "tanh",
+    "topk",
     "transpose",
+    "tril",
+    "triu",
+    "true_divide",
+    "trunc",
     "unbind",
+    "unique",
     "unsqueeze",
     "var",
 ]
@@ -313,3 +357,172 @@ def scatter(input, dim: int, index, src=None, *, value=None):
 
 def scatter_add(input, dim: int, index, src):
     return _t(input).scatter_add(dim, index, src)
+
+
+# ---- more: rounding, predicates, sorting, selection, cumulative ----------------------
+def add(input, other, *, alpha=1):
+    return _t(input).add(other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    return _t(input).sub(other, alpha=alpha)
+
+
+def mul(input, other):
+    return _t(input) * other
+
+
+def div(input, other, *, rounding_mode=None):
+    return _t(input).div(other, rounding_mode=rounding_mode)
+
+
+def true_divide(input, other):
+    return _t(input) / other
+
+
+def floor_divide(input, other):
+    return _t(input) // other
+
+
+def remainder(input, other):
+    return _t(input).remainder(other)
+
+
+def fmod(input, other):
+    return _t(input).fmod(other)
+
+
+def flip(input, dims):
+    return _t(input).flip(dims)
+
+
+def softmax(input, dim, dtype=None):
+    return (_t(input) if dtype is None else _t(input)._cast(np.dtype(dtype))).softmax(dim)
+
+
+def log_softmax(input, dim, dtype=None):
+    return (_t(input) if dtype is None else _t(input)._cast(np.dtype(dtype))).log_softmax(dim)
+
+
+def floor(input):
+    return _t(input).floor()
+
+
+def ceil(input):
+    return _t(input).ceil()
+
+
+def round(input, *, decimals: int = 0):  # noqa: A001
+    return _t(input).round(decimals=decimals)
+
+
+def trunc(input):
+    return _t(input).trunc()
+
+
+def sign(input):
+    return _t(input).sign()
+
+
+def rsqrt(input):
+    return _t(input).rsqrt()
+
+
+def log1p(input):
+    return _t(input).log1p()
+
+
+def log2(input):
+    return _t(input).log2()
+
+
+def log10(input):
+    return _t(input).log10()
+
+
+def erf(input):
+    return _t(input).erf()
+
+
+def lerp(input, end, weight):
+    return _t(input).lerp(end, weight)
+
+
+def isnan(input):
+    return _t(input).isnan()
+
+
+def isinf(input):
+    return _t(input).isinf()
+
+
+def isfinite(input):
+    return _t(input).isfinite()
+
+
+def all(input, dim=None, keepdim: bool = False):  # noqa: A001
+    return _t(input).all(dim, keepdim)
+
+
+def any(input, dim=None, keepdim: bool = False):  # noqa: A001
+    return _t(input).any(dim, keepdim)
+
+
+def nonzero(input, *, as_tuple: bool = False):
+    return _t(input).nonzero(as_tuple=as_tuple)
+
+
+def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    return _t(input).argsort(dim, descending)
+
+
+def sort(input, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    return _t(input).sort(dim, descending)
+
+
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    return _t(input).topk(k, dim, largest, sorted)
+
+
+def unique(input, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    return _t(input).unique(sorted, return_inverse, return_counts, dim)
+
+
+def index_select(input, dim: int, index):
+    return _t(input).index_select(dim, index)
+
+
+def masked_select(input, mask):
+    return _t(input).masked_select(mask)
+
+
+def select(input, dim: int, index: int):
+    return _t(input).select(dim, index)
+
+
+def narrow(input, dim: int, start: int, length: int):
+    return _t(input).narrow(dim, start, length)
+
+
+def repeat_interleave(input, repeats, dim=None):
+    return _t(input).repeat_interleave(repeats, dim)
+
+
+def tril(input, diagonal: int = 0):
+    return _t(input).tril(diagonal)
+
+
+def triu(input, diagonal: int = 0):
+    return _t(input).triu(diagonal)
+
+
+def diag(input, diagonal: int = 0):
+    return _t(input).diag(diagonal)
+
+
+def cumsum(input, dim: int, *, dtype=None):
+    return _t(input).cumsum(dim, dtype=dtype)
+
+
+def logsumexp(input, dim, keepdim: bool = False):
+    return _t(input).logsumexp(dim, keepdim)

@@ -11,6 +11,7 @@ operations with torch's version-counter rules (:mod:`.inplace`).
 from __future__ import annotations
 
 import copy
+import sys
 import weakref
 
 import numpy as np
@@ -23,6 +24,7 @@ from .function import AccumulateGrad, Function, _Version, retain_for
 from .inplace import InplaceMixin
 from .ops import elementwise as ew
 from .tensor_math import MathMixin
+from .tensor_more import MoreMixin
 from .tensor_shape import ShapeMixin
 
 
@@ -62,7 +64,7 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-class Tensor(MathMixin, ShapeMixin, InplaceMixin):
+class Tensor(MathMixin, MoreMixin, ShapeMixin, InplaceMixin):
     """An n-dimensional array that records the operations applied to it.
 
     Parameters
@@ -385,7 +387,7 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
         return out
 
     def __repr__(self) -> str:
-        body = np.array2string(self._array, separator=", ", prefix="tensor(")
+        body = np.array2string(self._array, separator=", ", prefix="tensor(", **_print_options)
         extra = ""
         if self.dtype not in (np.float32, np.int64, np.bool_):
             extra += f", dtype={self.dtype}"
@@ -457,6 +459,36 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
     @property
     def retains_grad(self) -> bool:
         return self._retains_grad
+
+
+# what set_printoptions chose (NumPy's array2string names); empty: NumPy's defaults
+_print_options: dict = {}
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "max_line_width": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "max_line_width": 80},
+    "full": {"precision": 4, "threshold": sys.maxsize, "edgeitems": 3, "max_line_width": 80},
+}
+
+
+def set_printoptions(
+    precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
+) -> None:
+    """How tensors print, as ``torch.set_printoptions`` (``profile``: 'default', 'short', 'full')."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(
+                f"set_printoptions: profile must be one of {sorted(_PROFILES)}, but got {profile!r}"
+            )
+        _print_options.update(_PROFILES[profile])
+    chosen = {
+        "precision": precision,
+        "threshold": threshold,
+        "edgeitems": edgeitems,
+        "max_line_width": linewidth,
+    }
+    _print_options.update({k: v for k, v in chosen.items() if v is not None})
+    if sci_mode is not None:
+        _print_options["suppress_small"] = not sci_mode
 
 
 def _sizes(size: tuple) -> tuple[int, ...]:

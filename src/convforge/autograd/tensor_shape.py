@@ -39,6 +39,16 @@ def _resolve_shape(shape: tuple, size: int, old: tuple) -> tuple:
     return shape
 
 
+class Size(tuple):
+    """``torch.Size``: a tuple of ints that also answers ``numel()``."""
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
 class ShapeMixin:
     """Shape and indexing methods of :class:`Tensor`."""
 

@@ -65,7 +65,8 @@ class Div(Function):
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return np.divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf and nan, silently, as torch
+            return np.divide(a, b)
 
     def backward(self, g):
         a, b = self.saved
@@ -113,7 +114,8 @@ class Exp(Function):
 class Log(Function):
     def forward(self, a):
         self.save_for_backward(a)
-        return np.log(a)
+        with np.errstate(divide="ignore", invalid="ignore"):  # -inf and nan, silently, as torch
+            return np.log(a)
 
     def backward(self, g):
         (a,) = self.saved
@@ -122,7 +124,8 @@ class Log(Function):
 
 class Sqrt(Function):
     def forward(self, a):
-        self.y = np.sqrt(a)
+        with np.errstate(invalid="ignore"):  # nan for negatives, silently, as torch
+            self.y = np.sqrt(a)
         return self.y
 
     def backward(self, g):
@@ -242,3 +245,35 @@ class Clone(Function):
 
     def backward(self, g):
         return (g,)
+
+
+class Log1p(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.log1p(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g / (1 + a),)
+
+
+class Erf(Function):
+    def forward(self, a):
+        from scipy.special import erf
+
+        self.save_for_backward(a)
+        return erf(a).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return (g * (2 / np.sqrt(np.pi)) * np.exp(-a * a),)
+
+
+class Stepwise(Function):
+    """A piecewise-constant function (floor, ceil, round, trunc, sign): zero gradient, as torch."""
+
+    def forward(self, a, fn):
+        return fn(a)
+
+    def backward(self, g):
+        return np.zeros_like(g), None

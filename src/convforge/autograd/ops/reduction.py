@@ -127,3 +127,31 @@ class Prod(Function):
         others = (before * after).reshape(moved.shape)
         others = np.transpose(others, np.argsort(rest + list(self.axes)))
         return _expand(g, a.shape, self.axes, self.keepdims) * others, None, None
+
+
+class CumSum(Function):
+    """Running sum along an axis; the gradient is the running sum of ``g`` from the other end."""
+
+    def forward(self, a, axis: int):
+        self.axis = axis
+        return np.cumsum(a, axis=axis)
+
+    def backward(self, g):
+        flipped = np.flip(g, self.axis)
+        return np.flip(np.cumsum(flipped, axis=self.axis), self.axis), None
+
+
+class LogSumExp(Function):
+    """``log(sum(exp(a)))`` over axes, shifted by the maximum; the gradient is the softmax."""
+
+    def forward(self, a, axis, keepdims: bool):
+        self.axes = normalize_axes(axis, a.ndim)
+        self.shape, self.keepdims = a.shape, keepdims
+        shift = np.max(a, axis=self.axes, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+        shift = np.where(np.isfinite(shift), shift, 0)
+        total = np.log(np.sum(np.exp(a - shift), axis=self.axes, keepdims=True)) + shift
+        self.weights = np.exp(a - total)  # the softmax over the axes
+        return total if keepdims else np.squeeze(total, self.axes)
+
+    def backward(self, g):
+        return _expand(g, self.shape, self.axes, self.keepdims) * self.weights, None, None
