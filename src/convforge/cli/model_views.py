@@ -131,7 +131,11 @@ def add_features(commands) -> None:
         "output of every 2-D convolution, each map stretched from its minimum (dark) to its maximum "
         "(yellow).",
     )
-    features.add_argument("checkpoint", metavar="CKPT", help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)")
+    features.add_argument(
+        "checkpoint",
+        metavar="CKPT",
+        help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)",
+    )
     features.add_argument("image", metavar="IMAGE", help="PNG or JPEG file")
     features.add_argument(
         "--max-maps", type=_positive_int, default=16, help="feature maps shown per layer (default 16)"
