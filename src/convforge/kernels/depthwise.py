@@ -329,8 +329,32 @@ def grad_input(gy: np.ndarray, w: np.ndarray, spec: ConvSpec, x_shape) -> np.nda
     (sh, sw), (dh, dw), (pt, pl), (q_h, q_w) = _as_2d(spec)
     in_sp = spec.in_shape[2:]
     gx = np.empty((gy.shape[0], spec.in_channels, *((1,) if spec.ndim == 1 else ()), *in_sp), dtype=dtype)
-    _grad_input(_planes(gy, dtype), _weights(w, dtype), sh, sw, dh, dw, pt, pl, q_h, q_w, gx)
+    flipped = _as_correlation(spec)
+    if flipped is not None:  # stride 1, multiplier 1: the forward kernel on gy, taps reversed
+        (ft, fl), (fq_h, fq_w) = flipped
+        w_flip = np.ascontiguousarray(_weights(w, dtype)[:, ::-1, ::-1])
+        _forward(_planes(gy, dtype), w_flip, 1, 1, dh, dw, ft, fl, fq_h, fq_w, gx)
+    else:
+        _grad_input(_planes(gy, dtype), _weights(w, dtype), sh, sw, dh, dw, pt, pl, q_h, q_w, gx)
     return gx.reshape(x_shape).astype(np.result_type(gy, w), copy=False)
+
+
+def _as_correlation(spec: ConvSpec):
+    """For stride 1 and one output channel per input channel, the input gradient is the
+    correlation of ``gy`` padded by ``dilation*(k-1) - pad`` per side with the reversed
+    kernel: its (top, left) padding and padded grid; None where that does not apply."""
+    if any(s != 1 for s in spec.stride) or spec.out_channels != spec.in_channels:
+        return None
+    pads = [
+        (d * (k - 1) - lo, d * (k - 1) - hi)
+        for d, k, (lo, hi) in zip(spec.dilation, spec.kernel_size, spec.padding)
+    ]
+    if any(p < 0 for pair in pads for p in pair):
+        return None
+    grid = [o + lo + hi for o, (lo, hi) in zip(spec.out_spatial, pads)]
+    if spec.ndim == 1:
+        pads, grid = [(0, 0), *pads], [1, *grid]
+    return (pads[0][0], pads[1][0]), (grid[0], grid[1])
 
 
 def grad_weight(x: np.ndarray, gy: np.ndarray, spec: ConvSpec, w_shape) -> np.ndarray:
