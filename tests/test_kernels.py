@@ -437,7 +437,10 @@ def test_auto_plan_computes_the_convolution(rng):
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        (((8, 128, 28, 28), (128, 128, 3, 3), 1, 1, 1, 1), "im2col"),  # ResNet 3x3
+        (((8, 128, 28, 28), (128, 128, 3, 3), 1, 1, 1, 1), "winograd_f4"),  # ResNet 3x3
+        (((1, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1), "winograd_f2"),  # 16 tiles of 4x4
+        (((1, 512, 7, 7), (512, 512, 3, 3), 1, 1, 1, 1), "im2col"),  # 4 tiles: U costs more
+        (((8, 128, 28, 28), (128, 128, 3, 3), 2, 1, 1, 1), "im2col"),  # strided 3x3
         (((8, 64, 56, 56), (64, 64, 1, 1), 1, 0, 1, 1), "gemm"),  # pointwise
         (((8, 96, 56, 56), (96, 1, 3, 3), 1, 1, 1, 96), "depthwise"),  # MobileNet depthwise
         (((1, 64, 56, 56), (64, 1, 31, 31), 1, 15, 1, 64), "fft"),  # RepLKNet 31x31
@@ -445,11 +448,30 @@ def test_auto_plan_computes_the_convolution(rng):
         (((1, 3, 512, 512), (3, 3, 7, 7), 1, 3, 1, 1), "gemm"),  # a 7x7 filter on a color image
         (((1, 1, 1024, 1024), (1, 1, 3, 3), 1, 1, 1, 1), "im2col"),  # small kernels copy little
     ],
-    ids=["resnet3x3", "pointwise", "depthwise3x3", "depthwise31x31", "filter31", "filter7", "filter3"],
+    ids=[
+        "resnet3x3",
+        "resnet3x3-14-b1",
+        "resnet3x3-7-b1",
+        "strided3x3",
+        "pointwise",
+        "depthwise3x3",
+        "depthwise31x31",
+        "filter31",
+        "filter7",
+        "filter3",
+    ],
 )
 def test_rule_sends_the_benchmark_layers_to_their_winners(case, expected):
     spec = make_spec(case)
     assert select.rule(spec, "forward") == expected
+
+
+@pytest.mark.parametrize("direction", select.DIRECTIONS)
+def test_rule_sends_large_resnet_3x3_layers_to_winograd_in_every_direction(direction):
+    spec = make_spec(((8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1))
+    assert select.rule(spec, direction) == "winograd_f4"
+    grouped = make_spec(((8, 64, 56, 56), (64, 32, 3, 3), 1, 1, 1, 2))
+    assert not select.rule(grouped, direction).startswith("winograd")
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHM_NAMES)
@@ -530,3 +552,38 @@ def test_crop_undoes_zero_pad(rng):
     assert padded.shape == (2, 3, 5, 10)
     np.testing.assert_array_equal(windows.crop(padded, pads), x)
     assert padded.sum() == pytest.approx(x.sum())
+
+
+# --------------------------------------------------------------------------------------
+# raw BLAS on offset views (gemm's and im2col's accumulating products)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("trans_a", "trans_b"), list(itertools.product([False, True], repeat=2)))
+def test_blas_gemm_accumulates_offset_strided_products(rng, dtype, trans_a, trans_b):
+    from numpy.lib.stride_tricks import as_strided
+
+    from convforge.kernels import blas
+
+    m, n, k = 5, 7, 3
+    a_buf, b_buf, c_buf = (rng.standard_normal(120).astype(dtype) for _ in range(3))
+    lda, ldb, ldc = (m if trans_a else k) + 2, (k if trans_b else n) + 1, n + 3
+
+    def matrix(buf, offset, shape, ld):
+        return as_strided(buf[offset:], shape, (ld * buf.itemsize, buf.itemsize))
+
+    a = matrix(a_buf, 4, (k, m) if trans_a else (m, k), lda)
+    b = matrix(b_buf, 2, (n, k) if trans_b else (k, n), ldb)
+    expected = (a.T if trans_a else a) @ (b.T if trans_b else b) + 0.5 * matrix(c_buf, 1, (m, n), ldc)
+    blas.gemm(
+        m, n, k, a_buf, 4, lda, b_buf, 2, ldb, c_buf, 1, ldc, beta=0.5, trans_a=trans_a, trans_b=trans_b
+    )
+    np.testing.assert_allclose(
+        matrix(c_buf, 1, (m, n), ldc), expected, rtol=1e-5 if dtype == np.float32 else 1e-12
+    )
+
+
+def test_blas_gemm_runs_in_numpys_openblas_when_numpy_bundles_one():
+    """One library, one thread pool: np.matmul and the accumulating products share it."""
+    from convforge.kernels import blas
+
+    assert blas.library() == ("numpy" if blas._numpy_openblas() is not None else "scipy")

@@ -6,7 +6,7 @@ becomes one batched matrix product per group:
 
     y  (N, G, Og, L)   = w   (G, Og, Cg*K) @ cols (N, G, Cg*K, L)
     gcols              = w^T (G, Cg*K, Og) @ gy   (N, G, Og, L)      -> col2im -> grad x
-    gw (G, Og, Cg*K)   = sum_n gy (N, G, Og, L) @ cols^T (N, G, L, Cg*K)
+    gw (G, Og, Cg*K)  += gy   (G, Og, L)     @ cols^T (G, L, Cg*K)        for each sample
 
 with ``K`` the kernel taps and ``L`` the output positions. col2im adds each tap's values
 back with one strided slice per tap (``windows.accumulate_windows``). The batch is
@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backend import batch_chunk
 from ..spec import ConvSpec
+from . import blas
 from .windows import accumulate_windows, crop, window_view, zero_pad
 
 NAME = "im2col"
@@ -86,18 +87,32 @@ def grad_input(gy: np.ndarray, w: np.ndarray, spec: ConvSpec, x_shape) -> np.nda
     return gx.reshape(x_shape)
 
 
+def _add_product_t(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """``out += a @ b^T`` in place; ``b`` is read transposed as it lies (no copy of it)."""
+    if blas.supports_dtype(out.dtype):
+        m, k = a.shape
+        n = b.shape[0]
+        blas.gemm(m, n, k, a, 0, k, b, 0, k, out, 0, n, beta=1.0, trans_b=True)
+    else:
+        out += a @ b.T
+
+
 def grad_weight(x: np.ndarray, gy: np.ndarray, spec: ConvSpec, w_shape) -> np.ndarray:
     g, c_g, o_g, k, length = _dims(spec)
     n = x.shape[0]
-    gyg = gy.reshape(n, g, o_g, length)
-    gw_t = np.zeros((g, c_g * k, o_g), dtype=np.result_type(x, gy))
+    dtype = np.result_type(x, gy)
+    gyg = np.ascontiguousarray(gy, dtype=dtype).reshape(n, g, o_g, length)
+    gw = np.zeros((g, o_g, c_g * k), dtype=dtype)
     step = _chunk(spec, x.itemsize)
     for start in range(0, n, step):
         stop = min(start + step, n)
-        cols = columns(x[start:stop], spec)
-        # (G, Cg*K, Og) += sum_n (n, G, Cg*K, L) @ (n, G, L, Og): the columns are read as
-        # they lie and only the small gy is transposed (cols^T would be a copy as big as cols)
-        gy_t = np.ascontiguousarray(gyg[start:stop].transpose(0, 1, 3, 2))  # BLAS needs contiguous
-        gw_t += (cols @ gy_t).sum(axis=0)
+        cols = np.ascontiguousarray(columns(x[start:stop], spec), dtype=dtype)  # (n, G, Cg*K, L)
+        for s in range(stop - start):
+            for gi in range(g):
+                # (Og, Cg*K) += (Og, L) @ (Cg*K, L)^T, accumulated by BLAS (beta = 1) straight
+                # into the weight's layout: no transposed copy of the columns or of the result,
+                # no per-sample partial sums (512 channels at 7x7, batch 1, one thread: 15.7 ms
+                # with them, 2.7 ms without)
+                _add_product_t(gw[gi], gyg[start + s, gi], cols[s, gi])
         del cols  # before the next chunk's columns exist: one chunk of columns at a time
-    return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(w_shape)
+    return gw.reshape(w_shape)
