@@ -42,7 +42,7 @@ def learn_kernel(
         loss.backward()
         conv.weight.data -= learning_rate * conv.weight.grad.data
         losses.append(loss.item())
-    return losses, conv.weight.data.reshape(1, 2).copy()
+    return losses, conv.weight.array.reshape(1, 2).copy()
 
 
 def main() -> None:
