@@ -20,6 +20,7 @@ Families:
 * :mod:`.similarity`  normalize, cosine_similarity, pairwise_distance, one_hot
 * :mod:`.pool_extra`  lp_pool1d/2d/3d, max_pool*_with_indices
 * :mod:`.resize`      interpolate (every mode), upsample*, pixel_shuffle, pixel_unshuffle
+* :mod:`.grid`        affine_grid, grid_sample (spatial transformers)
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 * :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
 * :mod:`._common`     the operand helpers the families share (not public)
@@ -39,6 +40,7 @@ from . import (
     affine,
     conv,
     dropout_nd,
+    grid,
     loss,
     loss_extra,
     norm,
@@ -57,6 +59,7 @@ _FAMILIES = (
     affine,
     conv,
     dropout_nd,
+    grid,
     loss,
     loss_extra,
     norm,
@@ -73,6 +76,7 @@ from .activation_extra import *  # noqa: E402, F403
 from .affine import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
 from .dropout_nd import *  # noqa: E402, F403
+from .grid import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
 from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
 from .loss_extra import *  # noqa: E402, F403
