@@ -46,6 +46,12 @@ INPLACE = {
     "scatter_": lambda m, x, o: x.scatter_(1, m.tensor([[2, 0, 1], [1, 1, 0]]), o),
     "view written in place": lambda m, x, o: x[0].mul_(o[1]).add_(1) is None or x,
     "transposed view written in place": lambda m, x, o: x.t()[1:].mul_(o.t()[1:]) is None or x,
+    "floor_ ceil_ round_ trunc_ sign_": lambda m, x, o: (
+        (x * o * 3).floor_() + (x * 3).ceil_() + (x * o).round_() + (o * 2).trunc_() + (x * o).sign_()
+    ),
+    "reciprocal_ square_": lambda m, x, o: (x * o + 3).reciprocal_() * (x - 3).square_(),
+    "log1p_": lambda m, x, o: (x * o).abs_().log1p_(),
+    "lerp_": lambda m, x, o: x.lerp_(o, 0.25),
     "chain": lambda m, x, o: x.mul_(o).add_(1).clamp_(-1, 1).mul_(o).sigmoid_(),
 }
 
@@ -256,3 +262,19 @@ def test_functional_relu_inplace_modifies_its_input():
     layer(z)
     assert x.tolist() == [0.0, 2.0, 0.0] and z.tolist() == [[0.0, 4.0]]
     assert y is x or y.tolist() == x.tolist()
+
+
+def test_the_old_alpha_first_forms_of_add_and_addcmul_still_work():
+    p = cf.ones(3)
+    p.add_(-0.5, cf.tensor([1.0, 2.0, 3.0]))  # p.data.add_(-lr, grad) in older scripts
+    p.addcmul_(2.0, cf.ones(3), cf.ones(3))
+    assert p.tolist() == [2.5, 2.0, 1.5]
+
+
+def test_random_fills_of_integers_and_exponentials():
+    cf.manual_seed(2)
+    ints = cf.empty(2000, dtype=cf.long).random_(3, 7)
+    floats = cf.empty(2000).random_(5)
+    exp = cf.empty(20000, dtype=cf.float64).exponential_(2.0)
+    assert set(ints.tolist()) == {3, 4, 5, 6} and set(floats.tolist()) == {0.0, 1.0, 2.0, 3.0, 4.0}
+    assert abs(exp.array.mean() - 0.5) < 0.02 and exp.array.min() >= 0

@@ -15,6 +15,8 @@ torch saves ``original_self``); the others (``_inplace_safe``) read nothing of i
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import random as cf_random
@@ -186,13 +188,30 @@ def _scaled(value, alpha):
     return value if alpha == 1 else value * alpha
 
 
+def _random_upper(dtype) -> int:
+    if np.issubdtype(dtype, np.floating):
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    return 2 if dtype == np.bool_ else int(np.iinfo(dtype).max)
+
+
+def _alpha_form(op: str, other, rest: tuple, alpha):
+    """torch still takes the old ``add_(alpha, other)`` order (``p.data.add_(-lr, grad)``)."""
+    if not rest:
+        return other, alpha
+    if len(rest) > 1 or not isinstance(other, numbers.Number):
+        raise TypeError(f"{op}: takes (other, *, alpha=...) or the old (alpha, other) form")
+    return rest[0], other
+
+
 class InplaceMixin:
     """The in-place methods of :class:`Tensor` (names ending in ``_``, and ``+=`` ...)."""
 
-    def add_(self, other, *, alpha=1):
+    def add_(self, other, *rest, alpha=1):
+        other, alpha = _alpha_form("add_", other, rest, alpha)
         return apply_inplace(self, ew.Add, _scaled(other, alpha))
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other, *rest, alpha=1):
+        other, alpha = _alpha_form("sub_", other, rest, alpha)
         return apply_inplace(self, ew.Sub, _scaled(other, alpha))
 
     def mul_(self, other):
@@ -206,10 +225,14 @@ class InplaceMixin:
     def pow_(self, exponent):
         return apply_inplace(self, ew.Pow, exponent)
 
-    def addcmul_(self, tensor1, tensor2, *, value=1):
+    def addcmul_(self, tensor1, tensor2, *rest, value=1):
+        if rest:  # the old (value, tensor1, tensor2) order
+            value, tensor1, tensor2 = tensor1, tensor2, rest[0]
         return self.add_(tensor1 * tensor2, alpha=value)
 
-    def addcdiv_(self, tensor1, tensor2, *, value=1):
+    def addcdiv_(self, tensor1, tensor2, *rest, value=1):
+        if rest:
+            value, tensor1, tensor2 = tensor1, tensor2, rest[0]
         return self.add_(tensor1 / tensor2, alpha=value)
 
     multiply_, divide_, subtract_ = mul_, div_, sub_
@@ -251,6 +274,30 @@ class InplaceMixin:
 
     def cos_(self):
         return apply_inplace(self, ew.Cos)
+
+    def floor_(self):
+        return apply_inplace(self, ew.Stepwise, np.floor)
+
+    def ceil_(self):
+        return apply_inplace(self, ew.Stepwise, np.ceil)
+
+    def round_(self):
+        return apply_inplace(self, ew.Stepwise, np.round)
+
+    def trunc_(self):
+        return apply_inplace(self, ew.Stepwise, np.trunc)
+
+    def sign_(self):
+        return apply_inplace(self, ew.Stepwise, np.sign)
+
+    def reciprocal_(self):
+        return apply_inplace(self, ew.Pow, -1)
+
+    def square_(self):
+        return apply_inplace(self, ew.Pow, 2)
+
+    def log1p_(self):
+        return apply_inplace(self, ew.Log1p)
 
     def relu_(self):
         return apply_inplace(self, ew.ReLU)
@@ -298,6 +345,18 @@ class InplaceMixin:
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
         rng = cf_random.resolve_generator(generator, "normal_")
         return apply_inplace(self, Overwrite, rng.normal(mean, std, self.shape).astype(self.dtype))
+
+    def random_(self, from_: int = 0, to: int | None = None, *, generator=None):
+        """Integers uniform on [from_, to); ``random_(to)`` means from 0, and ``random_()``
+        spans what the dtype holds exactly (2**24 for float32, the max for ints), as torch."""
+        if to is None:
+            from_, to = (0, from_) if from_ else (0, _random_upper(self.dtype))
+        rng = cf_random.resolve_generator(generator, "random_")
+        return apply_inplace(self, Overwrite, rng.integers(from_, to, self.shape).astype(self.dtype))
+
+    def exponential_(self, lambd: float = 1.0, *, generator=None):
+        rng = cf_random.resolve_generator(generator, "exponential_")
+        return apply_inplace(self, Overwrite, rng.exponential(1.0 / lambd, self.shape).astype(self.dtype))
 
     def bernoulli_(self, p: float = 0.5, *, generator=None):
         rng = cf_random.resolve_generator(generator, "bernoulli_")
