@@ -18,6 +18,7 @@ import torch
 from onnx import helper, numpy_helper
 
 import convforge as cf
+from convforge.io import onnx_layers as layers
 from convforge.io.onnx_import import OnnxModel
 
 # torch's TorchScript exporter (dynamo=False: the dynamo one needs onnxscript) warns that it is legacy
@@ -472,3 +473,60 @@ def test_a_newer_opset_loads_when_not_strict():
     with pytest.raises(ValueError, match="supported are opsets 9 to"):
         cf.io.load_onnx(data)
     assert cf.io.load_onnx(data, strict_opset=False).opset == onnx.defs.onnx_opset_version()
+
+
+def residual_graph():
+    """conv -> BN -> relu -> (+ the conv's output) -> relu: the BN must not overwrite the conv's output."""
+    rng = np.random.default_rng(3)
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(2, 2, 3, 3)).astype(np.float32), "w"),
+        *(
+            numpy_helper.from_array(rng.uniform(0.5, 1.5, 2).astype(np.float32), n)
+            for n in ("s", "b", "m", "v")
+        ),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"]),
+        helper.make_node("Relu", ["n"], ["r"]),
+        helper.make_node("Add", ["r", "c"], ["a"]),
+        helper.make_node("Relu", ["a"], ["y"]),
+    ]
+    return tiny_graph(nodes, inits)
+
+
+def test_inference_in_place_gives_the_autograd_result_and_leaves_inputs_alone():
+    data = residual_graph()
+    x = np.random.default_rng(4).normal(size=(1, 2, 4, 4)).astype(np.float32)
+    kept = x.copy()
+    (expected,) = ort_run_bytes(data, x)
+    model = cf.io.load_onnx(data)
+    # the conv's output feeds the BN and the Add: the BN computes a new buffer, the rest reuse theirs
+    assert [s.inplace is not None for s in model._steps] == [False, False, True, True, True]
+    (fast,) = run(model, x)  # no_grad, eval: in place
+    with cf.enable_grad():
+        slow = model(cf.tensor(x)).array  # recording the graph: never in place
+    np.testing.assert_allclose(fast, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(slow, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(x, kept)
+
+
+def test_a_forward_hook_sees_the_values_as_they_were_produced():
+    model = cf.io.load_onnx(residual_graph())
+    seen = {}
+
+    def keep(module, args, out):
+        seen[type(module).__name__] = (out, out.array.copy())  # the tensor and its values then
+
+    for module in model.modules():
+        if isinstance(module, layers.BatchNormalization):
+            module.register_forward_hook(keep)
+    x = np.random.default_rng(5).normal(size=(1, 2, 4, 4)).astype(np.float32)
+    run(model, x)
+    tensor, values = seen["BatchNormalization"]
+    np.testing.assert_array_equal(tensor.array, values)  # the relu after it did not overwrite it
+
+
+def ort_run_bytes(data, *inputs):
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return session.run(None, {i.name: x for i, x in zip(session.get_inputs(), inputs)})

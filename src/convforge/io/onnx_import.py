@@ -32,7 +32,9 @@ import numpy as np
 from .. import functional as F
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..autograd.function import is_grad_enabled
 from ..autograd.routines import maximum, minimum
+from . import onnx_inference as inference
 from . import onnx_layers as layers
 from . import onnx_ops as ops
 from .onnx_ops import Op
@@ -315,10 +317,12 @@ def _constant(attrs: dict) -> np.ndarray:
 class _Step:
     """One node to run: its function, where each input comes from, and its output's name."""
 
-    __slots__ = ("call", "inputs", "output", "label")
+    __slots__ = ("call", "inputs", "output", "label", "op_type", "inplace", "takes_one")
 
-    def __init__(self, call, inputs, output, label) -> None:
+    def __init__(self, call, inputs, output, label, op_type: str = "") -> None:
         self.call, self.inputs, self.output, self.label = call, inputs, output, label
+        self.op_type, self.inplace = op_type, None  # see convforge.io.onnx_inference
+        self.takes_one = isinstance(call, (layers.Layer, layers._TransposedLayer, layers._GlobalPool))
 
 
 class OnnxModel(nn.Module):
@@ -343,6 +347,7 @@ class OnnxModel(nn.Module):
         for index, node in enumerate(graph.node):
             self._add_node(index, node, constants)
         self._constants = {name: constants[name] for name in self.output_names if name in constants}
+        inference.plan(self._steps, self.output_names)
         self.eval()
 
     # ---- import ------------------------------------------------------------------------
@@ -360,14 +365,20 @@ class OnnxModel(nn.Module):
             return
         layer = self._layer(op, node, attrs, names, constants, label) if op.build is not None else None
         if layer is not None:
-            self._steps.append(_Step(layer, [("env", names[0])], node.output[0], label))
+            self._steps.append(_Step(layer, [("env", names[0])], node.output[0], label, node.op_type))
             return
         if op.run is None:
             raise ValueError(f"load_onnx: {self.source}: {label}: its data input must not be a constant")
         refs = [self._input_ref(op, slot, name, constants) for slot, name in enumerate(names)]
         run = op.run
         self._steps.append(
-            _Step(lambda inputs, a=attrs, r=run: r(inputs, a, self.opset), refs, node.output[0], label)
+            _Step(
+                lambda inputs, a=attrs, r=run: r(inputs, a, self.opset),
+                refs,
+                node.output[0],
+                label,
+                node.op_type,
+            )
         )
 
     def _layer(self, op: Op, node, attrs, names, constants, label):
@@ -426,6 +437,7 @@ class OnnxModel(nn.Module):
             name: value if isinstance(value, Tensor) else Tensor(np.asarray(value))
             for name, value in zip(self.input_names, inputs)
         }
+        in_place = not self.training and not is_grad_enabled() and not inference.hooked(self)
         for step in self._steps:
             args = []
             for kind, ref in step.inputs:
@@ -436,11 +448,10 @@ class OnnxModel(nn.Module):
                 else:
                     args.append(ref)
             try:
-                env[step.output] = (
-                    step.call(args[0])
-                    if isinstance(step.call, (layers.Layer, layers._TransposedLayer, layers._GlobalPool))
-                    else step.call(args)
-                )
+                result = step.inplace(step, args) if in_place and step.inplace is not None else None
+                if result is None:
+                    result = step.call(args[0]) if step.takes_one else step.call(args)
+                env[step.output] = result
             except (ValueError, TypeError, IndexError) as e:
                 raise ValueError(f"{self.source}: {step.label} failed: {e}") from e
         outputs = [env[name] if name in env else Tensor(self._constants[name]) for name in self.output_names]

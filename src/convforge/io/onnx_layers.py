@@ -93,12 +93,12 @@ class Layer:
         pairs = self.padding.pairs(tuple(x.shape[2:]))
         symmetric = all(lo == hi for lo, hi in pairs)
         if self.kind == "conv":  # a convolution takes (before, after) pairs itself
-            self.module.padding = tuple(lo for lo, _ in pairs) if symmetric else tuple(pairs)
+            self._set_padding(tuple(lo for lo, _ in pairs) if symmetric else tuple(pairs))
             return self.module(x)
         if symmetric and all(lo <= k // 2 for (lo, _), k in zip(pairs, self.padding.kernel)):
-            self.module.padding = tuple(lo for lo, _ in pairs)  # what torch's pools accept
+            self._set_padding(tuple(lo for lo, _ in pairs))  # what torch's pools accept
             return self.module(x)
-        self.module.padding = (0,) * len(pairs)
+        self._set_padding((0,) * len(pairs))
         if self.kind == "max":
             return self.module(F.pad(x, _torch_order(pairs), value=float("-inf")))
         padded = F.pad(x, _torch_order(pairs))
@@ -106,6 +106,10 @@ class Layer:
             return self.module(padded)
         ones = F.pad(Tensor(np.ones((1, 1, *x.shape[2:]), dtype=x.dtype)), _torch_order(pairs))
         return self.module(padded) / self.module(ones).array
+
+    def _set_padding(self, padding: tuple) -> None:
+        if self.module.padding != padding:  # Module.__setattr__ is slow; usually nothing changes
+            self.module.padding = padding
 
 
 def _weights(module_param, value: np.ndarray) -> None:
