@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from .optimizer import Optimizer, check_number
+from .sgd import axpy
 
 
 class Adam(Optimizer):
@@ -96,16 +97,21 @@ class Adam(Optimizer):
             else:
                 grad = grad + weight_decay * param.array
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)  # torch's lerp
+        # one scratch array for the whole update (torch's in-place ops), the rest in place
+        scratch = np.subtract(grad, exp_avg, dtype=exp_avg.dtype)
+        axpy(1 - beta1, scratch, exp_avg)  # torch's lerp: m += (1 - beta1) * (g - m)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        np.multiply(grad, grad, out=scratch)
+        axpy(1 - beta2, scratch, exp_avg_sq)
         second_moment = exp_avg_sq
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             second_moment = state["max_exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
-        denom = np.sqrt(second_moment) / (1 - beta2**step) ** 0.5 + group["eps"]
-        param.array -= step_size * exp_avg / denom
+        denom = np.sqrt(second_moment, out=scratch)
+        denom /= (1 - beta2**step) ** 0.5
+        denom += group["eps"]
+        axpy(-step_size, np.divide(exp_avg, denom, out=denom), param.array)  # torch's addcdiv_
 
 
 class AdamW(Adam):

@@ -76,17 +76,53 @@ class SGD(Optimizer):
             )
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        if group["maximize"]:
-            grad = -grad
+        # in place, without temporaries: the sign of maximize goes into the axpy coefficients;
+        # only weight decay makes one array (g + wd * theta), as torch's does
+        sign = -1.0 if group["maximize"] else 1.0
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.array
-        momentum = group["momentum"]
-        if momentum != 0:
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = np.array(grad, dtype=param.dtype, copy=True)
-            else:
-                buffer *= momentum
-                buffer += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param.array -= group["lr"] * grad
+            raw, grad = grad, np.multiply(param.array, group["weight_decay"], dtype=param.dtype)
+            axpy(sign, raw, grad)
+            sign = 1.0
+        momentum, lr = group["momentum"], group["lr"]
+        if momentum == 0:
+            axpy(-lr * sign, grad, param.array)
+            return
+        buffer = state.get("momentum_buffer")
+        if buffer is None:
+            buffer = state["momentum_buffer"] = np.multiply(grad, sign, dtype=param.dtype)
+        else:
+            buffer *= momentum
+            axpy((1 - group["dampening"]) * sign, grad, buffer)
+        if group["nesterov"]:  # theta -= lr * (g + momentum * b)
+            axpy(-lr * sign, grad, param.array)
+            axpy(-lr * momentum, buffer, param.array)
+        else:
+            axpy(-lr, buffer, param.array)
+
+
+_AXPY: dict = {}
+
+
+def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """``y += alpha * x`` in place, without a temporary (BLAS ``?axpy``) where ``x`` and ``y``
+    are contiguous arrays of one float dtype and shape; NumPy otherwise.
+
+    Shape: x, y (any, equal).
+    """
+    if (
+        x.shape == y.shape
+        and x.dtype == y.dtype
+        and y.dtype.char in "fd"
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and y.size > 0
+    ):
+        func = _AXPY.get(y.dtype.char)
+        if func is None:
+            from scipy.linalg import get_blas_funcs
+
+            func = _AXPY[y.dtype.char] = get_blas_funcs("axpy", dtype=y.dtype)
+        flat = y.reshape(-1)
+        if func(x.reshape(-1), flat, a=alpha).ctypes.data == flat.ctypes.data:
+            return  # (f2py returns y itself when it could update it in place)
+    y += alpha * x
