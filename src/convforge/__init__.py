@@ -150,6 +150,17 @@ from .autograd.functions import (
     unsqueeze,
     var,
 )
+from .autograd.legacy import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from .autograd.routines import (
     arange,
     cat,
@@ -200,10 +211,19 @@ from .io import load, save
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
     "Device",
     "DeviceUnavailableError",
+    "DoubleTensor",
+    "FloatTensor",
     "Function",
     "Generator",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
     "Size",
     "Tensor",
     "abs",
