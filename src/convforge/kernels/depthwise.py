@@ -261,6 +261,43 @@ def _grad_input(gy, w, sh, sw, dh, dw, pt, pl, q_h, q_w, gx):
             _grad_input_plane(gy[n], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, grid, gx[n, c])
 
 
+@_jit.jit(fastmath={"reassoc"})
+def _dots_3x3(g_s, buf, sh, sw, dh, dw, q_h, q_w, gw_o):
+    """``gw_o[a, b] += g_s . buf[offset(a, b) :]`` for the nine taps in one pass over ``g_s``
+    (nine accumulators, each summed in vector lanes: the same order every run)."""
+    span = g_s.shape[0]
+    o0, o1 = _tap_offset(0, 0, sh, sw, dh, dw, q_h, q_w), _tap_offset(0, 1, sh, sw, dh, dw, q_h, q_w)
+    o2, o3 = _tap_offset(0, 2, sh, sw, dh, dw, q_h, q_w), _tap_offset(1, 0, sh, sw, dh, dw, q_h, q_w)
+    o4, o5 = _tap_offset(1, 1, sh, sw, dh, dw, q_h, q_w), _tap_offset(1, 2, sh, sw, dh, dw, q_h, q_w)
+    o6, o7 = _tap_offset(2, 0, sh, sw, dh, dw, q_h, q_w), _tap_offset(2, 1, sh, sw, dh, dw, q_h, q_w)
+    o8 = _tap_offset(2, 2, sh, sw, dh, dw, q_h, q_w)
+    x0, x1, x2 = buf[o0 : o0 + span], buf[o1 : o1 + span], buf[o2 : o2 + span]
+    x3, x4, x5 = buf[o3 : o3 + span], buf[o4 : o4 + span], buf[o5 : o5 + span]
+    x6, x7, x8 = buf[o6 : o6 + span], buf[o7 : o7 + span], buf[o8 : o8 + span]
+    zero = gw_o[0, 0] * 0  # gw starts at zero: a finite zero of its dtype
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = t8 = zero
+    for k in range(span):
+        g = g_s[k]
+        t0 += g * x0[k]
+        t1 += g * x1[k]
+        t2 += g * x2[k]
+        t3 += g * x3[k]
+        t4 += g * x4[k]
+        t5 += g * x5[k]
+        t6 += g * x6[k]
+        t7 += g * x7[k]
+        t8 += g * x8[k]
+    gw_o[0, 0] += t0
+    gw_o[0, 1] += t1
+    gw_o[0, 2] += t2
+    gw_o[1, 0] += t3
+    gw_o[1, 1] += t4
+    gw_o[1, 2] += t5
+    gw_o[2, 0] += t6
+    gw_o[2, 1] += t7
+    gw_o[2, 2] += t8
+
+
 @_jit.jit(parallel=True, fastmath={"reassoc"})
 def _grad_weight(x, gy, sh, sw, dh, dw, pt, pl, q_h, q_w, gw):
     """Shape: x (N, C, H, W), gy (N, C*mult, OH, OW) -> gw (C*mult, KH, KW), zero-initialized."""
@@ -277,6 +314,9 @@ def _grad_weight(x, gy, sh, sw, dh, dw, pt, pl, q_h, q_w, gw):
             _to_phases(x[n, c], pt, pl, sh, sw, q_h, q_w, buf)
             _to_grid(gy[n, o], q_w, grid)
             g_s = grid[:span]
+            if kh_n == 3 and kw_n == 3:
+                _dots_3x3(g_s, buf, sh, sw, dh, dw, q_h, q_w, gw[o])
+                continue
             for a in range(kh_n):
                 for b in range(kw_n):
                     off = _tap_offset(a, b, sh, sw, dh, dw, q_h, q_w)
