@@ -256,3 +256,18 @@ def test_in_place_operations_export_the_values_they_write():
     x = np.random.default_rng(6).normal(size=(2, 3, 6, 6)).astype(np.float32)
     data = cf.onnx.export(model, (cf.tensor(x),), None)
     np.testing.assert_allclose(ort_run(data, x)[0], cf_run(model, x)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_an_exported_and_reimported_model_shows_the_same_feature_maps():
+    from convforge.viz.features import feature_maps
+
+    cf.manual_seed(7)
+    model = models.LeNet5()
+    imported = cf.io.load_onnx(cf.onnx.export(model, (cf.randn(1, 1, 28, 28),), None))
+    x = np.random.default_rng(7).random((1, 28, 28)).astype(np.float32)
+    ours, theirs = feature_maps(imported, x), feature_maps(model, x)
+    assert (
+        [fmap.shape for _, fmap in ours] == [fmap.shape for _, fmap in theirs] == [(6, 28, 28), (16, 10, 10)]
+    )
+    for (_, a), (_, b) in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -189,3 +189,10 @@ _structures = st.recursive(
 def test_any_nesting_of_tensors_arrays_and_json_values_round_trips(tmp_path, obj):
     cf.save(obj, tmp_path / "any.safetensors")
     assert_same_structure(cf.load(tmp_path / "any.safetensors"), obj)
+
+
+def test_a_single_tensor_round_trips_and_torch_save_of_one_tensor_loads(tmp_path):
+    cf.save(cf.arange(6).reshape(2, 3), tmp_path / "t.safetensors")
+    assert_same_structure(cf.load(tmp_path / "t.safetensors"), cf.arange(6).reshape(2, 3))
+    torch.save(torch.arange(4.0), tmp_path / "t.pt")
+    np.testing.assert_array_equal(cf.load(tmp_path / "t.pt").array, np.arange(4.0, dtype=np.float32))
