@@ -23,6 +23,7 @@ Families:
 * :mod:`.grid`        affine_grid, grid_sample (spatial transformers)
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 * :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
+* :mod:`.loss_margin`  margin/hinge/soft-margin/cosine/triplet/multi-margin, Poisson and Gaussian NLL
 * :mod:`._common`     the operand helpers the families share (not public)
 
 Adding a family: write ``functional/<family>.py`` with its own ``__all__``, importing
@@ -43,6 +44,7 @@ from . import (
     grid,
     loss,
     loss_extra,
+    loss_margin,
     norm,
     normalization,
     pool,
@@ -62,6 +64,7 @@ _FAMILIES = (
     grid,
     loss,
     loss_extra,
+    loss_margin,
     norm,
     normalization,
     pool,
@@ -80,6 +83,7 @@ from .grid import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
 from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
 from .loss_extra import *  # noqa: E402, F403
+from .loss_margin import *  # noqa: E402, F403
 from .norm import *  # noqa: E402, F403
 from .normalization import *  # noqa: E402, F403
 from .pool import *  # noqa: E402, F403
