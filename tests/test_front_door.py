@@ -288,3 +288,10 @@ def test_workspace_turns_im2col_away(monkeypatch):
     assert (
         select.plan(spec, workspace=select.workspace_bytes("im2col", spec) - 1).forward_algorithm != "im2col"
     )
+
+
+def test_an_auto_plan_for_a_spec_no_kernel_takes_is_a_clear_error():
+    args = sp.ConvArgs.parse("conv2d", 2, padding=1, padding_mode="reflect")
+    spec = args.resolve(sp.Operand((1, 1, 6, 6)), sp.Operand((1, 1, 3, 3)))  # not zero-padded
+    with pytest.raises(ValueError, match="conv2d: no algorithm supports this convolution"):
+        select.plan(spec, op="conv2d")

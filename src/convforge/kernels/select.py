@@ -224,7 +224,7 @@ def workspace_bytes(name: str, spec: ConvSpec) -> int:
     return spec.in_channels * math.prod(spec.kernel_size) * math.prod(spec.out_spatial) * itemsize
 
 
-def _auto_name(spec: ConvSpec, direction: str, workspace: int | None) -> str:
+def _auto_name(spec: ConvSpec, direction: str, workspace: int | None, op: str) -> str:
     """:func:`rule`'s choice, or the first of :data:`PREFERENCE` that supports ``spec`` and fits."""
 
     def usable(name: str) -> bool:
@@ -234,7 +234,10 @@ def _auto_name(spec: ConvSpec, direction: str, workspace: int | None) -> str:
     name = rule(spec, direction)
     if usable(name):
         return name
-    return next(n for n in PREFERENCE if usable(n))
+    fallback = next((n for n in PREFERENCE if usable(n)), None)
+    if fallback is None:  # a spec no kernel takes (kernels get zero-padded specs)
+        raise ValueError(f"{op}: no algorithm supports this convolution: {spec}")
+    return fallback
 
 
 def plan(spec: ConvSpec, algorithm: str = "auto", workspace: int | None = None, op: str = "conv") -> Plan:
@@ -254,7 +257,7 @@ def plan(spec: ConvSpec, algorithm: str = "auto", workspace: int | None = None, 
         return Plan(algorithm, algorithm, algorithm, computed.dtype)
     if backends.autotune:
         return _tuned_plan(computed, workspace)
-    return Plan(*(_auto_name(computed, d, workspace) for d in DIRECTIONS), computed.dtype)
+    return Plan(*(_auto_name(computed, d, workspace, op) for d in DIRECTIONS), computed.dtype)
 
 
 # --------------------------------------------------------------------------------------
