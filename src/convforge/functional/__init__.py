@@ -23,6 +23,7 @@ Families:
 * :mod:`.grid`        affine_grid, grid_sample (spatial transformers)
 * :mod:`.loss`        cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits
 * :mod:`.loss_extra`  binary_cross_entropy, l1_loss, smooth_l1_loss, huber_loss, kl_div
+* :mod:`.lookup`      embedding
 * :mod:`.loss_margin`  margin/hinge/soft-margin/cosine/triplet/multi-margin, Poisson and Gaussian NLL
 * :mod:`._common`     the operand helpers the families share (not public)
 
@@ -42,6 +43,7 @@ from . import (
     conv,
     dropout_nd,
     grid,
+    lookup,
     loss,
     loss_extra,
     loss_margin,
@@ -65,6 +67,7 @@ _FAMILIES = (
     loss,
     loss_extra,
     loss_margin,
+    lookup,
     norm,
     normalization,
     pool,
@@ -80,6 +83,7 @@ from .affine import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
 from .dropout_nd import *  # noqa: E402, F403
 from .grid import *  # noqa: E402, F403
+from .lookup import *  # noqa: E402, F403
 from .loss import *  # noqa: E402, F403
 from .loss import _reduction  # noqa: E402, F401  (nn.loss resolves torch's legacy reduction flags)
 from .loss_extra import *  # noqa: E402, F403

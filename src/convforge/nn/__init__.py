@@ -41,6 +41,7 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from .embedding import Embedding
 from .lazy import (
     LazyBatchNorm1d,
     LazyBatchNorm2d,
@@ -181,6 +182,7 @@ __all__ = [
     "Dropout3d",
     "DynamicConv2d",
     "ELU",
+    "Embedding",
     "FeatureAlphaDropout",
     "Flatten",
     "FlattenedConv2d",
