@@ -180,6 +180,7 @@ CASES = {
         lambda m, a: (m.flip(a, [1]), m.softmax(a, 1), m.log_softmax(a, -1)),
         [normal(2, 3)],
     ),
+    "view dtype reads the same bytes": (lambda m, a: a.detach().float().view(m.int32), [normal(3)]),
     "dtype objects": (
         lambda m, a: tuple(a.to(d) for d in (m.int8, m.uint8, m.int32, m.long, m.int, m.float, m.double)),
         [ints(3)],

@@ -158,7 +158,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _make(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def rand(*size_args, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *size_args, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Uniform samples on [0, 1) from the default (seeded) generator."""
     _check_device("rand", device)
     rng = cf_random.resolve_generator(generator, "rand")
@@ -166,7 +168,9 @@ def rand(*size_args, size=None, generator=None, dtype=None, device=None, require
     return _make(rng.random(_size("rand", size_args, size), dtype=np.float64).astype(dtype), requires_grad)
 
 
-def randn(*size_args, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size_args, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """Standard normal samples from the default (seeded) generator."""
     _check_device("randn", device)
     rng = cf_random.resolve_generator(generator, "randn")

@@ -15,7 +15,7 @@ from .ops import elementwise as ew
 from .ops import index as index_ops
 from .ops import shape as sh
 from .ops import where as where_ops
-from .tensor_math import _one_dim, _raw
+from .tensor_math import _one_dim, _plain, _raw
 
 
 def _shape_args(shape: tuple) -> tuple:
@@ -67,7 +67,13 @@ class ShapeMixin:
     def view(self, *shape):
         """The same memory with another shape; an error where that needs a copy (use reshape)."""
         if len(shape) == 1 and not isinstance(shape[0], (numbers.Integral, tuple, list)):
-            return self._cast(np.dtype(shape[0])) if self.dtype != np.dtype(shape[0]) else self
+            # view(dtype): the same bytes read as another dtype, as torch's (no gradient)
+            dtype = np.dtype(shape[0])
+            if dtype == self.dtype:
+                return self
+            out = _plain(self._array.view(dtype))
+            out._become_view_of(self)
+            return out
         shape = _resolve_shape(_shape_args(shape), self._array.size, self.shape)
         try:
             np.reshape(self._array, shape, copy=False)
