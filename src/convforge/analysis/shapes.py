@@ -116,16 +116,8 @@ def conv_output_shape(
                 f"{op}: groups must divide out_channels, but got groups={groups}, out_channels={c_out}"
             )
         weight = (c_in, c_out // groups, *kernel)
-        args = sp.ConvArgs.parse(
-            op,
-            n,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            transposed=True,
-            output_padding=output_padding,
-        )
+        sizes = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
+        args = sp.ConvArgs.parse(op, n, groups=groups, transposed=True, **sizes)
         spec = args.resolve(sp.Operand(in_shape), sp.Operand(weight))
         return _transposed_report(op, in_shape, spec, c_out)
     weight = (c_out, max(c_in // groups, 1), *kernel)

@@ -150,16 +150,8 @@ def conv_transpose_toeplitz(
     w = _weight_array(op, weight)
     n = w.ndim - 2
     batch, sample = _split_batch(op, input_shape, n)
-    args = sp.ConvArgs.parse(
-        op,
-        n,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        transposed=True,
-        output_padding=output_padding,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
+    args = sp.ConvArgs.parse(op, n, groups=groups, transposed=True, **sizes)
     spec = args.resolve(sp.Operand((1, *sample)), sp.Operand(w.shape))  # any numeric weight
     matrix = _matrix(w, spec)
     # keep the rows of the convolution's outputs that x actually has

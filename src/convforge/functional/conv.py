@@ -80,11 +80,6 @@ def conv_nd(
     return _unbatched(conv_ops.Conv.apply(x, w, b, spec, kernel), spec.batched)
 
 
-def _conv(op, n, input, weight, bias, *, flip, algorithm, **arguments) -> Tensor:
-    args = sp.ConvArgs.parse(op, n, **arguments)
-    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm)
-
-
 def conv1d(
     input: TensorLike,
     weight: TensorLike,
@@ -103,20 +98,9 @@ def conv1d(
     Shape: weight (C_out, C_in/groups, K); output (N, C_out, L_out) with
     ``L_out = floor((L + pad_lo + pad_hi - dilation*(K-1) - 1) / stride) + 1``.
     """
-    return _conv(
-        "conv1d",
-        1,
-        input,
-        weight,
-        bias,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=padding_mode,
-        flip=flip,
-        algorithm=algorithm,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation}
+    args = sp.ConvArgs.parse("conv1d", 1, groups=groups, padding_mode=padding_mode, **sizes)
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm)
 
 
 def conv2d(
@@ -138,20 +122,9 @@ def conv2d(
     dimension, ``out = floor((in + pad_lo + pad_hi - dilation*(k-1) - 1) / stride) + 1``.
     With ``flip=True`` the kernel is flipped first: true convolution.
     """
-    return _conv(
-        "conv2d",
-        2,
-        input,
-        weight,
-        bias,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=padding_mode,
-        flip=flip,
-        algorithm=algorithm,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation}
+    args = sp.ConvArgs.parse("conv2d", 2, groups=groups, padding_mode=padding_mode, **sizes)
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm)
 
 
 def conv3d(
@@ -171,20 +144,9 @@ def conv3d(
 
     Shape: weight (C_out, C_in/groups, kD, kH, kW); output size per dimension as conv2d.
     """
-    return _conv(
-        "conv3d",
-        3,
-        input,
-        weight,
-        bias,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=padding_mode,
-        flip=flip,
-        algorithm=algorithm,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation}
+    args = sp.ConvArgs.parse("conv3d", 3, groups=groups, padding_mode=padding_mode, **sizes)
+    return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm)
 
 
 def conv_transpose1d(
@@ -206,16 +168,8 @@ def conv_transpose1d(
     Shape: input (N, C_in, L); weight (C_in, C_out/groups, K); output (N, C_out, L_out) with
     ``L_out = (L-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1``.
     """
-    args = sp.ConvArgs.parse(
-        "conv_transpose1d",
-        1,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        transposed=True,
-        output_padding=output_padding,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
+    args = sp.ConvArgs.parse("conv_transpose1d", 1, groups=groups, transposed=True, **sizes)
     return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm, output_size=output_size)
 
 
@@ -239,16 +193,8 @@ def conv_transpose2d(
     ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``. A 2x2 input
     with a 3x3 kernel at stride 1 gives 4x4.
     """
-    args = sp.ConvArgs.parse(
-        "conv_transpose2d",
-        2,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        transposed=True,
-        output_padding=output_padding,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
+    args = sp.ConvArgs.parse("conv_transpose2d", 2, groups=groups, transposed=True, **sizes)
     return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm, output_size=output_size)
 
 
@@ -271,14 +217,6 @@ def conv_transpose3d(
     Shape: input (N, C_in, D, H, W); weight (C_in, C_out/groups, kD, kH, kW); output sizes per
     dimension as conv_transpose2d.
     """
-    args = sp.ConvArgs.parse(
-        "conv_transpose3d",
-        3,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        transposed=True,
-        output_padding=output_padding,
-    )
+    sizes = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
+    args = sp.ConvArgs.parse("conv_transpose3d", 3, groups=groups, transposed=True, **sizes)
     return conv_nd(args, input, weight, bias, flip=flip, algorithm=algorithm, output_size=output_size)

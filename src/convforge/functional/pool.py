@@ -75,17 +75,8 @@ def max_pool1d(
     with ``-inf``. With ``return_indices`` also the int64 flat index of each maximum in its
     (n, c) row, as ``max_unpool1d`` takes it. NaN propagates.
     """
-    return _max_pool(
-        "max_pool1d",
-        1,
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        return_indices=return_indices,
-    )
+    sizes = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+    return _max_pool("max_pool1d", 1, input, ceil_mode=ceil_mode, return_indices=return_indices, **sizes)
 
 
 def max_pool2d(
@@ -102,17 +93,8 @@ def max_pool2d(
     Shape: output (N, C, H_out, W_out), per dimension as max_pool1d. Indices are flat
     positions ``h*W + w`` in each (n, c) plane of the unpadded input.
     """
-    return _max_pool(
-        "max_pool2d",
-        2,
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        return_indices=return_indices,
-    )
+    sizes = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+    return _max_pool("max_pool2d", 2, input, ceil_mode=ceil_mode, return_indices=return_indices, **sizes)
 
 
 def max_pool3d(
@@ -129,17 +111,8 @@ def max_pool3d(
     Shape: output (N, C, D_out, H_out, W_out), per dimension as max_pool1d; indices
     ``(d*H + h)*W + w``.
     """
-    return _max_pool(
-        "max_pool3d",
-        3,
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        return_indices=return_indices,
-    )
+    sizes = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+    return _max_pool("max_pool3d", 3, input, ceil_mode=ceil_mode, return_indices=return_indices, **sizes)
 
 
 def _avg_pool(op: str, n: int, input, **arguments) -> Tensor:
@@ -165,15 +138,9 @@ def avg_pool1d(
     Shape: output (N, C, L_out), ``L_out`` as max_pool1d with dilation 1. The divisor is the
     window clipped to the padded input, or to the input alone if not ``count_include_pad``.
     """
+    sizes = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
     return _avg_pool(
-        "avg_pool1d",
-        1,
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
+        "avg_pool1d", 1, input, ceil_mode=ceil_mode, count_include_pad=count_include_pad, **sizes
     )
 
 
@@ -191,17 +158,13 @@ def avg_pool2d(
     Shape: output (N, C, H_out, W_out), per dimension as avg_pool1d. ``divisor_override``
     (a non-zero int) replaces every divisor.
     """
-    return _avg_pool(
-        "avg_pool2d",
-        2,
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        divisor_override=divisor_override,
-    )
+    sizes = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    flags = {
+        "ceil_mode": ceil_mode,
+        "count_include_pad": count_include_pad,
+        "divisor_override": divisor_override,
+    }
+    return _avg_pool("avg_pool2d", 2, input, **sizes, **flags)
 
 
 def avg_pool3d(
@@ -217,17 +180,13 @@ def avg_pool3d(
 
     Shape: output (N, C, D_out, H_out, W_out), per dimension as avg_pool1d.
     """
-    return _avg_pool(
-        "avg_pool3d",
-        3,
-        input,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        divisor_override=divisor_override,
-    )
+    sizes = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    flags = {
+        "ceil_mode": ceil_mode,
+        "count_include_pad": count_include_pad,
+        "divisor_override": divisor_override,
+    }
+    return _avg_pool("avg_pool3d", 3, input, **sizes, **flags)
 
 
 def _adaptive_input(op, n, input, output_size, spatial_nonempty_only: bool):
