@@ -39,11 +39,10 @@ its channel axes swapped (the full correlation; origin ``pad - 2``). ``grad_weig
 differentiates the tile formula: ``dU = sum_tiles V^T (A dY A^T)`` (one GEMM per ``e`` with
 the tiles as inner dimension), ``dg = G^T dU G``.
 
-**The weight transform is not cached.** It is recomputed per call: in training the weights
-change every step (and ``grad_input`` needs the flipped kernel's transform), so a cache
-would only serve inference (measured, one thread: 2 % of a 64@56 batch-8 forward, 38 % of
-a 128@28 batch-1 one, 30 % of 512@7 batch 8). A safe cache would also have to notice in-place
-updates of the weights (compare a copy on every call) and hold 4x the weights in memory.
+**The weight transform is cached** per weight array and value (:mod:`.weight_cache`:
+compared with a copy on every call, so in-place updates are seen): inference reuses it; in
+training the weights change every step and it is recomputed (measured, one thread: the
+transform is 2 % of a 64@56 batch-8 forward, 38 % of a 128@28 batch-1 one).
 
 **Error.** The transforms grow with ``m``: measured relative error (max abs error over max
 abs value of the result) in float32 is ~1e-6 for F(2x2) and ~1e-5 for F(4x4) on ResNet
@@ -60,6 +59,7 @@ import numpy as np
 from ..backend import batch_chunk
 from ..spec import ConvSpec
 from . import jit as _jit
+from .weight_cache import WeightCache
 
 prange = range  # numba.prange once compiled (see kernels/jit.py)
 
@@ -341,14 +341,14 @@ def _output_adjoint(gy, m, tiles_h, tiles_w, block, dm):
 
 @_jit.jit(parallel=True)
 def _weight_transform_kernel(w, g_mat, block, u):
-    """``u[e*alpha + f, g, c, o] = (G w[g*Og + o, c] G^T)[e, f]``, summed in float64.
+    """``u[g, c, e*alpha + f, o] = (G w[g*Og + o, c] G^T)[e, f]``, summed in float64.
 
-    Shape: w (O, Cg, 3, 3) (any strides), g_mat (alpha, 3) -> u (alpha^2, G, Cg, Og). A work
-    item is a block of input channels: ``w`` is read along its rows (a run of ``block``
-    channels per output channel, not a page per element), and every sum is a sweep over the
-    output channels, written as a contiguous row of ``u``.
+    Shape: w (O, Cg, 3, 3) (any strides), g_mat (alpha, 3) -> u (G, Cg, alpha^2, Og). A work
+    item is a block of input channels; every sum is a sweep over the output channels, and
+    one channel's ``alpha^2`` rows lie side by side (rows ``Cg*Og`` apart, 1 MiB at 512
+    channels, all fell in the same cache sets: 512 channels took 22 ms, one thread).
     """
-    groups, c_g, o_g = u.shape[1], u.shape[2], u.shape[3]
+    groups, c_g, o_g = u.shape[0], u.shape[1], u.shape[3]
     alpha = g_mat.shape[0]
     blocks = -(-c_g // block)
     for item in prange(groups * blocks):
@@ -374,7 +374,7 @@ def _weight_transform_kernel(w, g_mat, block, u):
             for e in range(alpha):  # U = (G g) G^T
                 for f in range(alpha):
                     for o in range(o_g):
-                        u[e * alpha + f, gi, c0 + cc, o] = (
+                        u[gi, c0 + cc, e * alpha + f, o] = (
                             half[e, 0, o] * g_mat[f, 0]
                             + half[e, 1, o] * g_mat[f, 1]
                             + half[e, 2, o] * g_mat[f, 2]
@@ -383,12 +383,13 @@ def _weight_transform_kernel(w, g_mat, block, u):
 
 @_jit.jit(parallel=True)
 def _weight_adjoint_kernel(grad_u, g_mat, block, gw):
-    """``gw[g*Og + o, c] = G^T dU[:, g, c, o] G`` (``dU`` read as alpha x alpha), in float64.
+    """``gw[g*Og + o, c] = G^T dU[g, c, :, o] G`` (``dU`` read as alpha x alpha), in float64.
 
-    Shape: grad_u (alpha^2, G, Cg, Og), g_mat (alpha, 3) -> gw (O, Cg, 3, 3). The sums sweep
-    the output channels (rows of ``dU``); a block of channels is written back along ``gw``'s rows.
+    Shape: grad_u (G, Cg, alpha^2, Og), g_mat (alpha, 3) -> gw (O, Cg, 3, 3). The sums sweep
+    the output channels (rows of ``dU``, one channel's side by side); a block of channels is
+    written back along ``gw``'s rows.
     """
-    groups, c_g, o_g = grad_u.shape[1], grad_u.shape[2], grad_u.shape[3]
+    groups, c_g, o_g = grad_u.shape[0], grad_u.shape[1], grad_u.shape[3]
     alpha = g_mat.shape[0]
     blocks = -(-c_g // block)
     for item in prange(groups * blocks):
@@ -404,7 +405,7 @@ def _weight_adjoint_kernel(grad_u, g_mat, block, gw):
                     if g_mat[e, a] != 0.0:
                         for f in range(alpha):
                             for o in range(o_g):
-                                half[a, f, o] += g_mat[e, a] * grad_u[e * alpha + f, gi, c0 + cc, o]
+                                half[a, f, o] += g_mat[e, a] * grad_u[gi, c0 + cc, e * alpha + f, o]
             for a in range(3):  # taps = (G^T dU) G
                 for b in range(3):
                     for f in range(alpha):
@@ -432,12 +433,22 @@ def _compute_dtype(*arrays) -> np.dtype:
 
 
 def _weight_transform(w: np.ndarray, m: int, groups: int, dtype) -> np.ndarray:
-    """``U = G g G^T`` for every (out, in) channel pair: (O, Cg, 3, 3) -> (alpha^2, G, Cg, Og)."""
+    """``U = G g G^T`` for every (out, in) channel pair: (O, Cg, 3, 3) -> (alpha^2, G, Cg, Og),
+    a view of a (G, Cg, alpha^2, Og) array (each ``U[e, g]`` a BLAS matrix with a long row stride)."""
     _, g_mat, _ = MATRICES[m]
     o, c_g = w.shape[:2]
-    u = np.empty(((m + 2) ** 2, groups, c_g, o // groups), dtype=dtype)
-    _weight_transform_kernel(w.astype(dtype, copy=False), g_mat, 1, u)
-    return u
+    pairs = np.empty((groups, c_g, (m + 2) ** 2, o // groups), dtype=dtype)
+    _weight_transform_kernel(w.astype(dtype, copy=False), g_mat, 1, pairs)
+    return pairs.transpose(2, 0, 1, 3)
+
+
+def _flipped_transform(w: np.ndarray, m: int, groups: int, dtype) -> np.ndarray:
+    """``U`` of the kernel ``grad_input`` correlates with: flipped, channel axes swapped."""
+    o, c_g = w.shape[:2]
+    # (G*Og, Cg, 3, 3) -> (G*Cg, Og, 3, 3), flipped (a view): gx = correlate(gy, w') at pad-2
+    w_t = w.reshape(groups, o // groups, c_g, 3, 3).transpose(0, 2, 1, 3, 4)
+    w_t = w_t.reshape(groups * c_g, o // groups, 3, 3)
+    return _weight_transform(w_t[:, :, ::-1, ::-1], m, groups, dtype)
 
 
 def _tiles(size: int, m: int) -> int:
@@ -502,6 +513,9 @@ def _winograd_correlate(x, u, out_hw, origin, m, out_dtype):
     return y.astype(out_dtype, copy=False)
 
 
+_TRANSFORMS = WeightCache()  # U of the weights seen lately, per direction and tile size
+
+
 class WinogradVariant:
     """One tile size as an algorithm of the kernel contract (``select.ALGORITHMS``)."""
 
@@ -527,18 +541,16 @@ class WinogradVariant:
     def forward(self, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         """Shape: x (N, C_in, H, W), w (C_out, C_in/G, 3, 3) -> y (N, C_out, OH, OW)."""
         dtype = _compute_dtype(x, w)
-        u = _weight_transform(w, self.m, spec.groups, dtype)
+        g, m = spec.groups, self.m
+        u = _TRANSFORMS.get(("forward", m, g, dtype), w, lambda w: _weight_transform(w, m, g, dtype))
         origin = (-spec.padding[0][0], -spec.padding[1][0])
         return _winograd_correlate(x, u, spec.out_spatial, origin, self.m, np.result_type(x, w))
 
     def grad_input(self, gy: np.ndarray, w: np.ndarray, spec: ConvSpec, x_shape) -> np.ndarray:
         """The full correlation of ``gy`` with the flipped, channel-swapped kernel."""
         dtype = _compute_dtype(gy, w)
-        g = spec.groups
-        o, c_g = w.shape[:2]
-        # (G*Og, Cg, 3, 3) -> (G*Cg, Og, 3, 3), flipped (a view): gx = correlate(gy, w') at pad-2
-        w_t = w.reshape(g, o // g, c_g, 3, 3).transpose(0, 2, 1, 3, 4).reshape(g * c_g, o // g, 3, 3)
-        u = _weight_transform(w_t[:, :, ::-1, ::-1], self.m, g, dtype)
+        g, m = spec.groups, self.m
+        u = _TRANSFORMS.get(("grad_input", m, g, dtype), w, lambda w: _flipped_transform(w, m, g, dtype))
         origin = (spec.padding[0][0] - 2, spec.padding[1][0] - 2)
         gx = _winograd_correlate(gy, u, spec.in_shape[2:], origin, self.m, np.result_type(gy, w))
         return gx.reshape(x_shape)
@@ -552,7 +564,8 @@ class WinogradVariant:
         o = gy.shape[1]
         th, tw = _tiles(spec.out_spatial[0], m), _tiles(spec.out_spatial[1], m)
         origin = (-spec.padding[0][0], -spec.padding[1][0])
-        grad_u = np.zeros((alpha2, g, c // g, o // g), dtype=dtype)
+        grad_pairs = np.empty((g, c // g, alpha2, o // g), dtype=dtype)
+        grad_u = grad_pairs.transpose(2, 0, 1, 3)  # (alpha^2, G, Cg, Og), each (Cg, Og) a BLAS matrix
         step = _samples_per_chunk(n_all, alpha2 * (c + o) * th * tw * np.dtype(dtype).itemsize)
         v_buf = _Scratch(alpha2 * step * th * tw * c, dtype)
         m_buf = _Scratch(alpha2 * step * th * tw * o, dtype)
@@ -567,10 +580,14 @@ class WinogradVariant:
             # (alpha^2, G, Cg, Og) += (alpha^2, G, Cg, T) @ (alpha^2, G, T, Og): the tiles are the
             # long inner dimension; V^T is a transposed view BLAS reads as it lies
             v_t = v.reshape(alpha2, tiles, g, c // g).transpose(0, 2, 3, 1)
-            grad_u += np.matmul(v_t, dm.reshape(alpha2, tiles, g, o // g).transpose(0, 2, 1, 3))
+            dm_g = dm.reshape(alpha2, tiles, g, o // g).transpose(0, 2, 1, 3)
+            if start == 0:
+                np.matmul(v_t, dm_g, out=grad_u)
+            else:
+                grad_u += np.matmul(v_t, dm_g)
         _, g_mat, _ = MATRICES[m]
         gw = np.empty(w_shape, dtype=np.float64)
-        _weight_adjoint_kernel(grad_u, g_mat, 4, gw)
+        _weight_adjoint_kernel(grad_pairs, g_mat, 4, gw)
         return gw.astype(np.result_type(x, gy), copy=False)
 
 
