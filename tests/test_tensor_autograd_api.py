@@ -286,3 +286,12 @@ def test_logical_and_integer_operators_give_plain_tensors():
     assert (~a).tolist() == [False, True, False] and (a ^ b).tolist() == [False, True, True]
     n = cf.tensor([7, -3])
     assert (n // 2).tolist() == (torch.tensor([7, -3]) // 2).tolist() and (n % 3).tolist() == [1, 0]
+
+
+def test_old_style_variable_wraps_a_tensor_sharing_memory_as_torch():
+    for lib in (torch, cf):
+        t = lib.ones(2)
+        v = lib.autograd.Variable(t, requires_grad=True)
+        assert v is not t and v.requires_grad and not t.requires_grad
+        v.data.fill_(3.0)
+        assert t.tolist() == [3.0, 3.0]

@@ -10,12 +10,13 @@ from .function import (
     set_grad_enabled,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .tensor import Tensor, as_tensor, from_numpy, tensor
+from .tensor import Tensor, Variable, as_tensor, from_numpy, tensor
 
 __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "Variable",
     "as_tensor",
     "enable_grad",
     "from_numpy",

@@ -520,3 +520,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
     return Tensor(array)
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802 - torch's name
+    """``torch.autograd.Variable`` of old scripts: a new Tensor sharing ``data``'s memory."""
+    if not isinstance(data, Tensor):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+    out = Tensor._from_op(data._array, None)
+    return out.requires_grad_(requires_grad and not volatile)
