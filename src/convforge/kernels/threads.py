@@ -10,8 +10,9 @@ LeNet-5 epoch took 3.6 s with two BLAS threads and 1.07 s with one.
 
 :func:`matmul` runs a product below :data:`SMALL_PRODUCT` multiply-adds with one BLAS
 thread and restores the previous count after it; larger products keep every thread. The
-count is set through threadpoolctl (NumPy's and SciPy's OpenBLAS are two libraries, each
-with its own pool); without threadpoolctl products run as BLAS decides. Changing the count
+count is set on the BLAS NumPy calls (found through threadpoolctl; SciPy's OpenBLAS is a
+second library with its own pool, which matmul never uses); without threadpoolctl products
+run as BLAS decides. Changing the count
 is process-wide, so a large product running at the same moment on another Python thread may
 run on one thread too. That changes its speed, and its last bits: OpenBLAS's result for a
 given shape depends on its thread count (measured: 64x400x120 to 1000^3 products all differed
@@ -35,17 +36,33 @@ _depth = [0]  # nested or concurrent one-thread sections: restore when the last 
 _saved: list[int] = []
 
 
+def _functions(controller) -> tuple:
+    """(get, set) thread-count functions of one BLAS library.
+
+    For OpenBLAS on its own pthreads the library's C functions themselves (a ctypes call,
+    well under a microsecond; threadpoolctl's ``set_num_threads`` costs several and acts only
+    from the first Python thread that used it); threadpoolctl's methods otherwise.
+    """
+    symbol = getattr(controller, "_get_symbol", None)
+    pthreads = getattr(controller, "threading_layer", None) == "pthreads"
+    if controller.internal_api == "openblas" and symbol is not None and pthreads:
+        get, set_ = symbol("openblas_get_num_threads"), symbol("openblas_set_num_threads")
+        if get is not None and set_ is not None:
+            return get, set_
+    return controller.get_num_threads, controller.set_num_threads
+
+
 @functools.cache
 def _controllers() -> tuple:
-    """threadpoolctl's controllers of the loaded BLAS libraries (loads SciPy's BLAS first)."""
+    """(get, set) pairs of the BLAS that ``np.matmul`` calls: NumPy's own (the wheels bundle
+    one; SciPy's is a second library that matmul never uses), else every BLAS loaded."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return ()
-    import scipy.linalg  # noqa: F401  (its OpenBLAS is a second library with its own threads)
-
-    controller = ThreadpoolController()
-    return tuple(c for c in controller.lib_controllers if c.user_api == "blas")
+    blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    numpy_own = [c for c in blas if "numpy" in str(c.filepath)]
+    return tuple(_functions(c) for c in (numpy_own or blas))
 
 
 @contextlib.contextmanager
@@ -58,9 +75,9 @@ def one_blas_thread():
         return
     with _lock:
         if _depth[0] == 0:
-            _saved[:] = [c.num_threads for c in controllers]
-            for c in controllers:
-                c.set_num_threads(1)
+            _saved[:] = [get() for get, _ in controllers]
+            for _, set_ in controllers:
+                set_(1)
         _depth[0] += 1
     try:
         yield
@@ -68,8 +85,8 @@ def one_blas_thread():
         with _lock:
             _depth[0] -= 1
             if _depth[0] == 0:
-                for c, n in zip(controllers, _saved):
-                    c.set_num_threads(n)
+                for (_, set_), n in zip(controllers, _saved):
+                    set_(n)
 
 
 def product_size(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> int:
