@@ -28,7 +28,7 @@ CONTROL_TOLERANCE = 0.05  # torch block A / torch block B must be 1.00 +/- this
 LAYER_TOLERANCE = 1e-4  # max |ours - torch| / max |torch|, per output
 MODEL_TOLERANCE = 1e-3
 BATCHES = (1, 8)
-MODES = ("forward", "train")  # forward under no_grad; forward+backward through autograd
+MODES = ("forward", "fwd+bwd")  # forward under no_grad; forward+backward through autograd
 
 
 @dataclass(frozen=True)

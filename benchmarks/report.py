@@ -123,7 +123,7 @@ def row_table(rows: list[dict], level: str) -> list[str]:
     return lines
 
 
-def render(report: dict) -> str:
+def render(report: dict, note: str = "") -> str:
     summary = report["summary"]
     control = summary["control_geomean"]
     keep = abs(control - 1.0) <= CONTROL_TOLERANCE
@@ -131,8 +131,10 @@ def render(report: dict) -> str:
     if report["quick"] or not keep:
         label = [
             f"> **Development run, not the quiet run of record**: {'quick mode' if report['quick'] else 'full'}"
-            f", control {control:.3f}{' (too noisy to keep)' if not keep else ''}, on a machine shared with "
-            "other jobs. Compare nothing to these figures but the ratios of the same run.",
+            f", control {control:.3f}{' (too noisy to keep)' if not keep else ''}, load average "
+            f"{report['machine']['load_average_start'][0]:.1f} at start on {report['machine']['cpu_count']} "
+            "cpus. Compare nothing to these figures but the ratios of the same run."
+            + (f" {note}" if note else ""),
             "",
         ]
     sections = [
@@ -183,8 +185,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json_file", type=Path)
     parser.add_argument("--out", type=Path, help="write here instead of stdout")
+    parser.add_argument("--note", default="", help="a sentence to add to a development run's label")
     args = parser.parse_args(argv)
-    text = render(json.loads(args.json_file.read_text()))
+    text = render(json.loads(args.json_file.read_text()), args.note)
     if args.out:
         args.out.write_text(text)
     else:
