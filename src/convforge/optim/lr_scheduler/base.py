@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .optimizer import Optimizer, check_number
+from ..optimizer import Optimizer, check_number
 
 
 def _check_positive_int(owner: str, name: str, value) -> None:
