@@ -29,6 +29,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -116,6 +117,13 @@ def compare(torch_file: Path, ours_file: Path) -> dict:
     return {"max_abs": worst_abs, "max_rel": worst_rel}
 
 
+def error_line(trace: str) -> str:
+    """The exception line of a traceback (Numba's end with context lines, not the error)."""
+    lines = trace.strip().splitlines()
+    errors = [ln for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", ln)]
+    return (errors[-1] if errors else lines[-1])[:300]
+
+
 def measure(sides: dict, build: dict, timing: dict, settle: float, checkdir: Path, tag: str) -> dict:
     """Times one workload in three blocks and returns the row's timing fields."""
     files = {name: checkdir / f"{tag}-{name}.npz" for name in ("torch", "ours")}
@@ -128,7 +136,7 @@ def measure(sides: dict, build: dict, timing: dict, settle: float, checkdir: Pat
     ):
         answers[block] = sides[side].run({**job, **extra})
         if "error" in answers[block]:
-            return {"error": f"{block}: {answers[block]['error'].strip().splitlines()[-1]}"}
+            return {"error": f"{block}: {error_line(answers[block]['error'])}"}
         time.sleep(settle)  # let the pool that just ran go idle before the other library starts
     a, b, ours = answers["torch_a"]["times"], answers["torch_b"]["times"], answers["ours"]["times"]
     theirs = a + b
@@ -208,7 +216,7 @@ def run_training(sides, args, timing, checkdir, emit) -> None:
     setup = sides["ours"].run({"kind": "setup", "build": build})
     row = {"level": "training", "group": "convforge train", "mode": "epoch", "batch": 32}
     if "error" in setup:
-        emit(row | {"case": "convforge train epoch", "error": setup["error"].strip().splitlines()[-1]})
+        emit(row | {"case": "convforge train epoch", "error": error_line(setup["error"])})
         return
     row["case"] = f"`convforge train` epoch ({setup['images']} {setup['source']} 16x16, batch 32, + test)"
     emit(row | measure(sides, build, timing, args.settle, checkdir, "cli") | {"tolerance": 1e-4})
