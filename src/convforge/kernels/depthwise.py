@@ -156,9 +156,26 @@ def _forward_plane(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc
 
 
 @_jit.jit()
-def _forward_plane_3x3(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, y_n):
+def _grid_3x3(buf, span, o0, o1, o2, o3, o4, o5, o6, o7, o8, w_o, acc):
+    """``acc[k] = sum_t w_o[t] * buf[o_t + k]`` for ``k < span``, taps summed in C order."""
+    w0, w1, w2 = w_o[0, 0], w_o[0, 1], w_o[0, 2]
+    w3, w4, w5 = w_o[1, 0], w_o[1, 1], w_o[1, 2]
+    w6, w7, w8 = w_o[2, 0], w_o[2, 1], w_o[2, 2]
+    s0, s1, s2 = buf[o0 : o0 + span], buf[o1 : o1 + span], buf[o2 : o2 + span]
+    s3, s4, s5 = buf[o3 : o3 + span], buf[o4 : o4 + span], buf[o5 : o5 + span]
+    s6, s7, s8 = buf[o6 : o6 + span], buf[o7 : o7 + span], buf[o8 : o8 + span]
+    dst = acc[:span]
+    for k in range(span):
+        total = w0 * s0[k] + w1 * s1[k] + w2 * s2[k] + w3 * s3[k] + w4 * s4[k]
+        dst[k] = total + w5 * s5[k] + w6 * s6[k] + w7 * s7[k] + w8 * s8[k]
+
+
+@_jit.jit()
+def _forward_plane_3x3(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y_n):
     """:func:`_forward_plane` for a 3x3 kernel: the nine taps in registers, one pass per output
-    row with nine unit-stride reads (no accumulator written back to memory per tap)."""
+    row with nine unit-stride reads (no accumulator written back to memory per tap). Rows
+    shorter than a vector (14x14 planes and smaller) are computed in one pass over the whole
+    grid into ``acc`` instead, then copied out: one long loop rather than many short ones."""
     out_h, out_w = y_n.shape[1], y_n.shape[2]
     _to_phases(plane, pt, pl, sh, sw, q_h, q_w, buf)
     o0, o1, o2 = (
@@ -180,6 +197,13 @@ def _forward_plane_3x3(plane, w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf,
         w0, w1, w2 = w[o, 0, 0], w[o, 0, 1], w[o, 0, 2]
         w3, w4, w5 = w[o, 1, 0], w[o, 1, 1], w[o, 1, 2]
         w6, w7, w8 = w[o, 2, 0], w[o, 2, 1], w[o, 2, 2]
+        if out_w < 16:
+            _grid_3x3(buf, (out_h - 1) * q_w + out_w, o0, o1, o2, o3, o4, o5, o6, o7, o8, w[o], acc)
+            for i in range(out_h):
+                row, y_row = acc[i * q_w : i * q_w + out_w], y_n[o, i]
+                for j in range(out_w):
+                    y_row[j] = row[j]
+            continue
         for i in range(out_h):
             k = i * q_w
             s0, s1, s2 = (
@@ -217,7 +241,7 @@ def _forward(x, w, sh, sw, dh, dw, pt, pl, q_h, q_w, y):
             n = plane // channels
             c = plane - n * channels
             if w.shape[1] == 3 and w.shape[2] == 3:
-                _forward_plane_3x3(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, y[n])
+                _forward_plane_3x3(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y[n])
             else:
                 _forward_plane(x[n, c], w, c, mult, sh, sw, dh, dw, pt, pl, q_h, q_w, buf, acc, y[n])
 
