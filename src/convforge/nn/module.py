@@ -19,8 +19,11 @@ import numpy as np
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from ..device import check_available, cuda_device, parse_to_args
+from .hooks import HookMixin, RemovableHandle
 from .parameter import Parameter
 from .uninitialized import is_lazy
+
+__all__ = ["IncompatibleKeys", "Module", "RemovableHandle", "StateDictError"]
 
 
 class IncompatibleKeys(NamedTuple):
@@ -37,28 +40,6 @@ class IncompatibleKeys(NamedTuple):
 
 class StateDictError(ValueError, RuntimeError):
     """A state dict that does not fit the module (a ValueError, and a RuntimeError as in torch)."""
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict, *extra: set) -> None:
-        self.hooks = hooks
-        self.extra = extra  # the with_kwargs / always_call id sets that may hold this hook
-        self.id = next(self._ids)
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-        for ids in self.extra:
-            ids.discard(self.id)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -103,7 +84,7 @@ def _check_name(kind: str, name, owner: Module) -> None:
         raise KeyError(f'{kind} name can\'t contain ".", but got name={name!r}')
 
 
-class Module:
+class Module(HookMixin):
     """Base class of all layers and networks.
 
     Subclasses call ``super().__init__()`` first, assign their parameters, buffers and
@@ -125,43 +106,13 @@ class Module:
         object.__setattr__(self, "_forward_hooks_with_kwargs", set())
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
         object.__setattr__(self, "_forward_hooks_always_called", set())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
-
-    def __call__(self, *args, **kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError(
-                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {result!r}"
-                        )
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        try:
-            output = self.forward(*args, **kwargs)
-        except Exception:
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called:
-                    self._call_forward_hook(hook_id, hook, args, kwargs, None)
-            raise
-        for hook_id, hook in list(self._forward_hooks.items()):
-            result = self._call_forward_hook(hook_id, hook, args, kwargs, output)
-            if result is not None:
-                output = result
-        return output
-
-    def _call_forward_hook(self, hook_id: int, hook: Callable, args: tuple, kwargs: dict, output):
-        if hook_id in self._forward_hooks_with_kwargs:
-            return hook(self, args, kwargs, output)
-        return hook(self, args, output)
 
     # ---- registration -----------------------------------------------------------------
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -443,38 +394,6 @@ class Module:
         """Move to a CUDA GPU, as torch; refused with a clear error in this CPU-only release."""
         check_available(cuda_device(device, "Module.cuda"), "Module.cuda")
         return self
-
-    # ---- hooks ------------------------------------------------------------------------
-    def register_forward_hook(
-        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
-    ) -> RemovableHandle:
-        """``hook(module, args, output)`` after each forward (``hook(module, args, kwargs, output)``
-        with ``with_kwargs``); a non-None result replaces the output. ``prepend`` runs it before
-        the hooks already registered; ``always_call`` runs it (with output None) when forward raises."""
-        handle = RemovableHandle(
-            self._forward_hooks, self._forward_hooks_with_kwargs, self._forward_hooks_always_called
-        )
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs.add(handle.id)
-        if always_call:
-            self._forward_hooks_always_called.add(handle.id)
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_forward_pre_hook(
-        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
-    ) -> RemovableHandle:
-        """``hook(module, args)`` before each forward; a non-None result replaces the args. With
-        ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``."""
-        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs.add(handle.id)
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
 
     # ---- state dict -------------------------------------------------------------------
     def _state_tensors(self, prefix: str = "") -> OrderedDict[str, Tensor]:
