@@ -57,21 +57,30 @@ MIB = 1 << 20
 # the two sides: a worker process each, or both in this process
 # --------------------------------------------------------------------------------------
 class ProcessSide:
-    """A ``worker.py`` process running one library; jobs go in and answers come out as JSON lines."""
+    """A ``worker.py`` process running one library; jobs go in and answers come out as JSON lines.
+    A worker that dies (a crash in compiled code) is restarted, and its job reported as an error."""
 
     def __init__(self, name: str, threads: int, workdir: Path) -> None:
-        command = [sys.executable, str(HERE / "worker.py"), "--side", name]
-        command += ["--threads", str(threads), "--workdir", str(workdir)]
+        self.command = [sys.executable, str(HERE / "worker.py"), "--side", name]
+        self.command += ["--threads", str(threads), "--workdir", str(workdir)]
         self.name = name
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def run(self, job: dict) -> dict:
-        self.process.stdin.write(json.dumps(job) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {self.name} worker died (exit status {self.process.wait()})")
-        return json.loads(line)
+        try:
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if line:
+            return json.loads(line)
+        status = self.process.wait()
+        self.process = self._start()
+        return {"error": f"WorkerDied: the {self.name} worker exited with status {status}; restarted"}
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -427,10 +436,10 @@ def main(argv=None) -> int:
         kind = ProcessSide if args.isolation == "process" else LocalSide
         sides = {name: kind(name, args.threads, checkdir) for name in ("torch", "ours")}
         try:
-            facts["ours"], facts["torch"] = (
-                sides["ours"].run({"kind": "facts"}),
-                sides["torch"].run({"kind": "facts"}),
-            )
+            for name in ("ours", "torch"):
+                facts[name] = sides[name].run({"kind": "facts"})
+                if "error" in facts[name]:
+                    raise SystemExit(f"the {name} side cannot start:\n{facts[name]['error']}")
             print_machine(facts)
             print(f"mode: {'quick' if args.quick else 'full'}; levels: {', '.join(levels)}")
 
@@ -442,7 +451,8 @@ def main(argv=None) -> int:
             for level in levels:
                 print(f"\n== {level} ==\n{HEADER}")
                 runners[level](sides, args, timings(args.quick)[level], checkdir, emit)
-            facts["ours_end"] = sides["ours"].run({"kind": "facts"})
+            end = sides["ours"].run({"kind": "facts"})
+            facts["ours_end"] = facts["ours"] if "error" in end else end
         finally:
             for side in sides.values():
                 side.close()
