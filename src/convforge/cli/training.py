@@ -24,8 +24,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (ValueError, DeviceUnavailableError) as error:
         raise CommandError(str(error)) from None
     cf.manual_seed(args.seed)
+    if args.dataset == "mnist" and args.data is not None:
+        raise CommandError("--dataset mnist (the bundled sample) and --data DIR exclude each other")
+    data_dir = cf.data.MNIST_SAMPLE_FILES if args.dataset == "mnist" else args.data
     try:
-        prepared = train.prepare_data(args.data)
+        prepared = train.prepare_data(data_dir)
     except NotADirectoryError as error:
         raise CommandError(f"--data: {error}") from None
     in_channels, input_size = prepared.train_x.shape[1], prepared.train_x.shape[-1]
@@ -211,6 +214,12 @@ def add_train(commands) -> None:
     )
     train.add_argument(
         "--data", metavar="DIR", help="directory of MNIST-format IDX files instead of the digits"
+    )
+    train.add_argument(
+        "--dataset",
+        choices=("digits", "mnist"),
+        default="digits",
+        help="bundled data: the 8x8 digits (default) or the MNIST sample (4,000 train / 1,000 test at 28x28)",
     )
     train.add_argument(
         "--seed", type=int, default=0, help="seed for initialization and shuffling (default: 0)"
