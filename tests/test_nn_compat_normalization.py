@@ -237,3 +237,36 @@ def test_one_hot_refuses_what_torch_refuses(values, classes, error):
         TF.one_hot(torch.tensor(values, dtype=torch.float32 if error is TypeError else torch.long), classes)
     with pytest.raises(error):
         CF.one_hot(cf.tensor(np.array(values, dtype=np.float32 if error is TypeError else np.int64)), classes)
+
+
+# ---- SyncBatchNorm ----------------------------------------------------------------------
+def test_sync_batchnorm_is_batchnorm_on_one_process_as_torch(rng):
+    ours, theirs = (
+        cf.nn.SyncBatchNorm(3, momentum=0.2).double(),
+        torch.nn.SyncBatchNorm(3, momentum=0.2).double(),
+    )
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = rng.normal(size=(4, 3, 2, 5))
+    for mode in (True, False):
+        ours.train(mode), theirs.train(mode)
+        assert_close(ours(cf.tensor(x)).detach().numpy(), theirs(to_torch(x)).detach().numpy())
+    for key, value in theirs.state_dict().items():
+        assert_close(np.asarray(ours.state_dict()[key]), value.numpy())
+    with pytest.raises(ValueError, match="2D"):
+        ours(cf.zeros(3))
+
+
+def test_convert_sync_batchnorm_swaps_every_batchnorm_keeping_the_parameters():
+    ours = cf.nn.Sequential(
+        cf.nn.Conv2d(1, 3, 3), cf.nn.BatchNorm2d(3), cf.nn.Sequential(cf.nn.BatchNorm1d(3))
+    )
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.Sequential(torch.nn.BatchNorm1d(3))
+    )
+    weight = ours[1].weight
+    ours = cf.nn.SyncBatchNorm.convert_sync_batchnorm(ours)
+    theirs = torch.nn.SyncBatchNorm.convert_sync_batchnorm(theirs)
+    assert repr(ours) == repr(theirs)
+    assert ours[1].weight is weight
+    assert list(ours.state_dict()) == list(theirs.state_dict())

@@ -91,6 +91,7 @@ from .normalization_extra import (
     LayerNorm,
     LocalResponseNorm,
     RMSNorm,
+    SyncBatchNorm,
 )
 from .padding import (
     CircularPad1d,
@@ -275,6 +276,7 @@ __all__ = [
     "Softsign",
     "SpatiallySeparableConv2d",
     "StateDictError",
+    "SyncBatchNorm",
     "Tanh",
     "Tanhshrink",
     "Threshold",

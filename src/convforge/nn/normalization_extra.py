@@ -1,4 +1,4 @@
-"""GroupNorm, LayerNorm, RMSNorm, InstanceNorm1d/2d/3d and LocalResponseNorm, as torch's:
+"""GroupNorm, LayerNorm, RMSNorm, InstanceNorm1d/2d/3d, LocalResponseNorm and SyncBatchNorm, as torch's:
 the same constructor arguments, parameters, buffers, state dict keys and reprs."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ __all__ = [
     "LayerNorm",
     "LocalResponseNorm",
     "RMSNorm",
+    "SyncBatchNorm",
 ]
 
 
@@ -255,3 +256,53 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization synchronized across processes, as torch's; convforge runs one
+    process, where it is BatchNorm over any (N, C, *) input (as torch's without a process
+    group). ``convert_sync_batchnorm`` swaps a model's BatchNorm layers for it.
+
+    Shape: (N, C, *), unchanged.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group=None,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input) -> None:
+        ndim = len(np.shape(input.array if isinstance(input, Tensor) else input))
+        if ndim < 2:
+            raise ValueError(f"SyncBatchNorm: expected at least 2D input, but got {ndim}D input")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every BatchNorm1d/2d/3d (itself or nested) replaced by a SyncBatchNorm
+        holding the same parameters and running statistics (the objects themselves, as torch)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, (cls, _InstanceNorm)):
+            converted = cls(
+                module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+                process_group, bias=module.bias is not None,
+            )  # fmt: skip
+            for name in ("weight", "bias"):
+                if getattr(module, name) is not None:
+                    converted.register_parameter(name, getattr(module, name))
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                converted.register_buffer(name, getattr(module, name))
+            converted.train(module.training)
+            return converted
+        for name, child in list(module.named_children()):
+            module.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return module
