@@ -440,6 +440,7 @@ def test_auto_plan_computes_the_convolution(rng):
         (((8, 128, 28, 28), (128, 128, 3, 3), 1, 1, 1, 1), "winograd_f4"),  # ResNet 3x3
         (((1, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1), "winograd_f2"),  # 16 tiles of 4x4
         (((1, 512, 7, 7), (512, 512, 3, 3), 1, 1, 1, 1), "im2col"),  # 4 tiles: U costs more
+        (((8, 512, 7, 7), (512, 512, 3, 3), 1, 1, 1, 1), "winograd_f4"),  # 32 tiles
         (((8, 128, 28, 28), (128, 128, 3, 3), 2, 1, 1, 1), "im2col"),  # strided 3x3
         (((8, 64, 56, 56), (64, 64, 1, 1), 1, 0, 1, 1), "gemm"),  # pointwise
         (((8, 96, 56, 56), (96, 1, 3, 3), 1, 1, 1, 96), "depthwise"),  # MobileNet depthwise
@@ -452,6 +453,7 @@ def test_auto_plan_computes_the_convolution(rng):
         "resnet3x3",
         "resnet3x3-14-b1",
         "resnet3x3-7-b1",
+        "resnet3x3-7-b8",
         "strided3x3",
         "pointwise",
         "depthwise3x3",

@@ -157,15 +157,17 @@ def rule(spec: ConvSpec, direction: str) -> str:
       whose single GEMM has the long inner dimension those layers lack; at batch 8 and up
       the grouped GEMMs of ``gemm`` win;
     - dense 3x3 at stride 1 (one group, 16 channels and up), every direction: Winograd
-      F(4x4) from 48 tiles of 4x4 per call (batch x tiles of the plane), else F(2x2) from
+      F(4x4) from 32 tiles of 4x4 per call (batch x tiles of the plane), else F(2x2) from
       48 tiles of 2x2, else the rules below. Measured on ResNet-18's layers, one thread, CPU
       time, best of 5 (the 2-core machine was too loaded for wall-clock timing), forward ms
       F4 / F2 / im2col / gemm: 64@56 b8 10.6 / 15.2 / 25.7 / 20.6; 128@28 b1 1.0 / 1.3 /
       2.3 / 2.3; 256@14 b1 2.3 / 1.9 / 2.5 / 2.9; 256@14 b8 10.1 / 11.4 / 18.6 / 22.5;
-      512@7 b1 11.1 / 5.0 / 3.0 / 5.1; 512@7 b8 16.9 / 15.0 / 21.6 / 27.3 (the input
-      gradient alike; weight gradient 64@56 b8 13.1 / 18.7 / 25.6 / 21.7, 512@7 b1
-      17.8 / 8.4 / 2.4 / 4.3). With few tiles the weight transform (4x the weights for F4)
-      is not paid back;
+      512@7 b1 7.6 / 6.7 / 3.3 / 5.1; 512@7 b8 13.7 / 16.7 / 23.6 / 27.3 (the input
+      gradient alike; weight gradient 64@56 b8 13.1 / 18.7 / 25.6 / 21.7, 512@7 b8
+      20.4 / 23.6 / 21.2 / 28.6, 512@7 b1 11.0 / 7.9 / 2.8 / 4.3; the 512-channel Winograd
+      forwards with the weight transform cached, as in inference). With few tiles the
+      weight transform (4x the weights for F4) and the weight-sized GEMM operands are not
+      paid back;
     - everything else (3x3, strided, dilated, 3-D): im2col forward; ``gemm`` for the input
       gradient of large planes (56x56 and up: no column buffer to fold back) and for the
       weight gradient of strided layers (no polyphase column copy).
@@ -199,7 +201,7 @@ def rule(spec: ConvSpec, direction: str) -> str:
     dense_3x3 = spec.ndim == 2 and spec.kernel_size == (3, 3) and spec.dilation == (1, 1)
     if dense_3x3 and stride_one and spec.groups == 1 and c_g >= 16:
         plane = spec.in_shape[2:] if direction == "grad_input" else spec.out_spatial
-        if batch * math.prod(-(-s // 4) for s in plane) >= 48:
+        if batch * math.prod(-(-s // 4) for s in plane) >= 32:
             return winograd.F4.NAME
         if batch * math.prod(-(-s // 2) for s in plane) >= 48:
             return winograd.F2.NAME
