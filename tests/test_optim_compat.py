@@ -64,6 +64,9 @@ CASES = [
     ("RAdam", {"lr": 0.01, "betas": (0.5, 0.9)}),  # rho_t > 5 from step 3 on: both branches run
     ("RAdam", {"lr": 0.01, "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.2)}),
+    ("Rprop", {"lr": 0.02, "maximize": True}),
 ]
 
 
@@ -98,6 +101,7 @@ def test_per_group_options_match_torch(name, defaults, group):
         ("Adamax", {}),
         ("NAdam", {}),
         ("RAdam", {"betas": (0.5, 0.9)}),
+        ("Rprop", {}),
     ],
 )
 def test_state_dict_has_torchs_keys_and_defaults(name, options):
@@ -120,7 +124,7 @@ def test_adagrad_state_exists_before_the_first_step_as_torch():
     assert_close(ours.state_dict()["state"][0]["sum"], theirs.state_dict()["state"][0]["sum"].numpy())
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"])
 def test_torch_state_dict_loads_and_continues_identically(name):
     """Three torch steps, then its state dict loaded here: two more steps give torch's parameters."""
     q = torch.ones(3, dtype=torch.float64, requires_grad=True)
@@ -160,6 +164,7 @@ def test_torch_state_dict_loads_and_continues_identically(name):
         ("Adamax", {"betas": (1.0, 0.9)}, "betas"),
         ("NAdam", {"momentum_decay": -1.0}, "momentum_decay"),
         ("RAdam", {"betas": (0.9, -0.1)}, "betas"),
+        ("Rprop", {"etas": (1.5, 1.2)}, "etas"),
     ],
 )
 def test_invalid_options_raise_value_error_like_torch(name, options, match):
@@ -188,7 +193,7 @@ def test_rmsprop_centered_with_momentum_buffers_have_parameter_shape():
     }
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"])
 def test_constructor_signatures_and_defaults_match_torch(name):
     import inspect
 

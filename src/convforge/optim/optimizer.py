@@ -249,8 +249,9 @@ class Optimizer:
                 new_group["param_names"] = group["param_names"]
             for name, default in self.defaults.items():
                 new_group.setdefault(name, default)
-            if isinstance(new_group.get("betas"), list):  # JSON turns tuples into lists
-                new_group["betas"] = tuple(new_group["betas"])
+            for name, default in self.defaults.items():  # JSON turns tuples (betas, etas) into lists
+                if isinstance(default, tuple) and isinstance(new_group.get(name), list):
+                    new_group[name] = tuple(new_group[name])
             self._check_group(new_group)
             new_groups.append(new_group)
         self.state = new_state
