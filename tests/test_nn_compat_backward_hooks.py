@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -107,3 +109,18 @@ def test_backward_hooks_are_skipped_under_no_grad():
     with cf.no_grad():
         out = model(cf.ones(1, 1, 6, 6, dtype=cf.float64))
     assert not out.requires_grad and calls == []
+
+
+def test_deprecated_backward_hook_warns_and_gives_torchs_grad_output():
+    outputs = []
+    for lib in (cf, torch):
+        model, seen = _net(lib), {}
+        with pytest.warns(FutureWarning):
+            model[0].register_backward_hook(lambda m, gi, go, seen=seen: seen.update(go=go[0]))
+        x = np.random.default_rng(4).normal(size=(1, 1, 6, 6))
+        xs = cf.tensor(x, requires_grad=True) if lib is cf else torch.tensor(x, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model(xs).sum().backward()
+        outputs.append(seen["go"].detach().numpy())
+    assert_close(outputs[0], outputs[1])

@@ -134,6 +134,21 @@ class HookMixin:
             self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """torch's deprecated non-full backward hook, run as a full one (with a FutureWarning).
+
+        ``grad_output`` is torch's (what Grad-CAM reads); ``grad_input`` holds the gradients of
+        the module's inputs, where torch's deprecated hook gives those of the inputs of the
+        module's last operation (for a convolution: input, weight and bias).
+        """
+        warnings.warn(
+            "register_backward_hook is deprecated (as in torch): it runs as register_full_backward_hook, "
+            "whose grad_input holds the gradients of the module's inputs",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.register_full_backward_hook(hook)
+
 
 class _BackwardHookCall:
     """One call of a module with backward hooks: wrap the inputs, run, hook the outputs."""
