@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convforge as cf
 from convforge.utils.data import (
@@ -498,3 +500,17 @@ class _ListDataset(Dataset):
 
     def __len__(self):
         return len(self.items)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    batch_size=st.integers(1, 12),
+    drop_last=st.booleans(),
+    workers=st.integers(0, 3),
+)
+def test_loader_length_and_batches_equal_torchs_for_any_sizes(n, batch_size, drop_last, workers):
+    ours = DataLoader(Numbers(n), batch_size=batch_size, drop_last=drop_last, num_workers=workers)
+    theirs = tdata.DataLoader(Numbers(n), batch_size=batch_size, drop_last=drop_last)
+    assert len(ours) == len(theirs)
+    assert [_numpy(b) for b in ours] == [_numpy(b) for b in theirs]
