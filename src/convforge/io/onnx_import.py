@@ -34,6 +34,7 @@ from .. import nn
 from ..autograd import Tensor, no_grad
 from ..autograd.function import is_grad_enabled
 from ..autograd.routines import maximum, minimum
+from . import onnx_functional as functional
 from . import onnx_inference as inference
 from . import onnx_layers as layers
 from . import onnx_ops as ops
@@ -45,7 +46,16 @@ _ARITH = frozenset()
 _REDUCE = frozenset({"axes", "keepdims", "noop_with_empty_axes"})
 
 
+def _numpy_max(a: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+    """ReduceMax of integers and booleans; over nothing it is the dtype's lowest value."""
+    lowest = False if a.dtype == np.bool_ else np.iinfo(a.dtype).min
+    return np.max(a, axis=axis, keepdims=keepdims, initial=lowest)
+
+
 def _reduce_max(x, axes, keep):
+    if x.numel() == 0:  # the maximum of nothing is -inf
+        empty = np.max(x.array, axis=axes, keepdims=keep, initial=-np.inf)
+        return Tensor(empty.astype(x.dtype) if x.dtype.kind == "f" else empty)
     for axis in sorted(axes, reverse=True):  # Tensor.max reduces one axis at a time
         x = x.max(dim=axis, keepdim=keep)
         x = x[0] if isinstance(x, tuple) else x
@@ -76,6 +86,7 @@ OPS: dict[str, Op] = {
     "Conv": Op(
         frozenset({"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}),
         build=layers.build_conv,
+        run=functional.run_conv,
         weights=(1, 2),
     ),
     "ConvTranspose": Op(
@@ -92,6 +103,7 @@ OPS: dict[str, Op] = {
             }
         ),
         build=layers.build_conv_transpose,
+        run=functional.run_conv_transpose,
         weights=(1, 2),
     ),
     "MaxPool": Op(frozenset(_POOL | {"dilations", "storage_order"}), build=layers.build_max_pool),
@@ -101,6 +113,7 @@ OPS: dict[str, Op] = {
     "BatchNormalization": Op(
         frozenset({"epsilon", "momentum", "training_mode"}),
         build=layers.build_batch_norm,
+        run=functional.run_batch_norm,
         weights=(1, 2),
         buffers=(3, 4),
     ),
@@ -133,12 +146,16 @@ OPS: dict[str, Op] = {
     "Sqrt": Op(frozenset(), run=_unary(lambda t: t.sqrt())),
     "Neg": Op(frozenset(), run=_unary(lambda t: -t)),
     "Abs": Op(frozenset(), run=_unary(lambda t: t.abs())),
-    "ReduceMean": Op(_REDUCE, run=ops._run_reduce(lambda x, axes, keep: x.mean(dim=axes, keepdim=keep), 18)),
-    "ReduceSum": Op(_REDUCE, run=ops._run_reduce(lambda x, axes, keep: x.sum(dim=axes, keepdim=keep), 13)),
-    "ReduceMax": Op(_REDUCE, run=ops._run_reduce(_reduce_max, 18)),
+    "ReduceMean": Op(
+        _REDUCE, run=ops._run_reduce(lambda x, axes, keep: x.mean(dim=axes, keepdim=keep), 18, np.mean)
+    ),
+    "ReduceSum": Op(
+        _REDUCE, run=ops._run_reduce(lambda x, axes, keep: x.sum(dim=axes, keepdim=keep), 13, np.sum)
+    ),
+    "ReduceMax": Op(_REDUCE, run=ops._run_reduce(_reduce_max, 18, _numpy_max)),
     "LogSoftmax": Op(frozenset({"axis"}), run=ops._run_log_softmax),
-    "Max": Op(frozenset(), run=ops._variadic(maximum), weights=tuple(range(8))),
-    "Min": Op(frozenset(), run=ops._variadic(minimum), weights=tuple(range(8))),
+    "Max": Op(frozenset(), run=ops._variadic(maximum, np.maximum), weights=tuple(range(8))),
+    "Min": Op(frozenset(), run=ops._variadic(minimum, np.minimum), weights=tuple(range(8))),
     "Pow": Op(frozenset(), run=ops._run_pow, weights=(0,)),
     "PRelu": Op(frozenset(), run=ops._run_prelu, weights=(1,)),
     "Expand": Op(frozenset(), run=ops._run_expand),
@@ -187,6 +204,7 @@ _ALLOWED_VALUES = {
     ("AveragePool", "auto_pad"): ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"),
     ("BatchNormalization", "training_mode"): (0,),
     ("MaxPool", "storage_order"): (0,),
+    ("Cast", "to"): (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13),  # the types NumPy has
 }
 SUPPORTED_OPS = tuple(sorted(OPS))
 
@@ -314,6 +332,14 @@ def _constant(attrs: dict) -> np.ndarray:
     return np.array(attrs["value_ints"], dtype=np.int64)
 
 
+def _graph_input(value):
+    """Floating inputs run as Tensors; integer and boolean ones as arrays (shape arithmetic, indices)."""
+    array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype.kind in "fc":
+        return value if isinstance(value, Tensor) else Tensor(array)
+    return array
+
+
 class _Step:
     """One node to run: its function, where each input comes from, and its output's name."""
 
@@ -388,7 +414,10 @@ class OnnxModel(nn.Module):
             return None
         if not names[0] or names[0] in constants:
             raise ValueError(f"load_onnx: {self.source}: {label}: its data input must not be a constant")
-        values = [constants.get(name) if name else None for name in names]
+        present = list(names)
+        while present and not present[-1]:  # optional trailing inputs given as ''
+            present.pop()
+        values = [constants.get(name) if name else None for name in present]
         try:
             layer = op.build(attrs, values, self.opset)
         except layers.UnsupportedNode as e:
@@ -433,10 +462,7 @@ class OnnxModel(nn.Module):
                 f"OnnxModel: the graph takes {len(self.input_names)} inputs ({', '.join(self.input_names)}), "
                 f"but got {len(inputs)}"
             )
-        env = {
-            name: value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-            for name, value in zip(self.input_names, inputs)
-        }
+        env = {name: _graph_input(value) for name, value in zip(self.input_names, inputs)}
         in_place = not self.training and not is_grad_enabled() and not inference.hooked(self)
         for step in self._steps:
             args = []
@@ -454,7 +480,8 @@ class OnnxModel(nn.Module):
                 env[step.output] = result
             except (ValueError, TypeError, IndexError) as e:
                 raise ValueError(f"{self.source}: {step.label} failed: {e}") from e
-        outputs = [env[name] if name in env else Tensor(self._constants[name]) for name in self.output_names]
+        values = [env[name] if name in env else self._constants[name] for name in self.output_names]
+        outputs = [v if isinstance(v, Tensor) else Tensor(np.asarray(v)) for v in values]  # integers too
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def extra_repr(self) -> str:

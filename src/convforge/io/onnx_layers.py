@@ -88,6 +88,9 @@ class Layer:
     count_include_pad: bool = True
 
     def __call__(self, x: Tensor) -> Tensor:
+        if self.kind == "max" and x.dtype.kind in "iub":  # pools run on floats: exact for <= 53 bits
+            integers = x.array if isinstance(x, Tensor) else np.asarray(x)
+            return Tensor(np.asarray(self(Tensor(integers.astype(np.float64))).array).astype(integers.dtype))
         if self.padding is None:
             return self.module(x)
         pairs = self.padding.pairs(tuple(x.shape[2:]))
@@ -100,7 +103,8 @@ class Layer:
             return self.module(x)
         self._set_padding((0,) * len(pairs))
         if self.kind == "max":
-            return self.module(F.pad(x, _torch_order(pairs), value=float("-inf")))
+            low = float("-inf") if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            return self.module(F.pad(x, _torch_order(pairs), value=low))
         padded = F.pad(x, _torch_order(pairs))
         if self.count_include_pad:
             return self.module(padded)
@@ -171,7 +175,8 @@ class _TransposedPadding:
             for f, out, extra in zip(full, wanted, self.output_padding):
                 total = f + extra - out
                 small, large = total // 2, total - total // 2
-                pairs.append((large, small) if self.auto_pad == "SAME_LOWER" else (small, large))
+                # ONNX: SAME_UPPER puts the odd cell at the end, otherwise at the start
+                pairs.append((small, large) if self.auto_pad == "SAME_UPPER" else (large, small))
         else:
             pairs = list(zip(self.pads[:n], self.pads[n:]))
         symmetric = all(lo == hi for lo, hi in pairs)
@@ -184,10 +189,20 @@ class _TransposedPadding:
         self.layer.padding, self.layer.output_padding = (0,) * n, (0,) * n
         y = self.layer(x)  # (N, C_out, *full)
         sizes = [f - lo - hi + extra for f, (lo, hi), extra in zip(full, pairs, self.output_padding)]
-        grow = [max(lo + size - f, 0) for f, (lo, _), size in zip(full, pairs, sizes)]
-        if any(grow) or any(lo < 0 for lo, _ in pairs):
-            raise ValueError(f"ConvTranspose: output_padding/pads {pairs} reach past the full output {full}")
+        before = [max(-lo, 0) for lo, _ in pairs]  # negative pads and output_padding past the end
+        after = [max(lo + size - f, 0) for f, (lo, _), size in zip(full, pairs, sizes)]
+        if any(before) or any(after):  # grow: the cells no input reaches hold the bias alone
+            y = self._grow(y, before, after)
+            pairs = [(lo + b, hi) for (lo, hi), b in zip(pairs, before)]
         return y[(slice(None), slice(None), *(slice(lo, lo + size) for (lo, _), size in zip(pairs, sizes)))]
+
+    def _grow(self, y: Tensor, before, after) -> Tensor:
+        bias = getattr(self.layer, "bias", None)
+        shape = (1, -1) + (1,) * len(before)
+        flat = [amount for b, a in zip(reversed(before), reversed(after)) for amount in (b, a)]
+        if bias is None:
+            return F.pad(y, tuple(flat))
+        return F.pad(y - bias.reshape(*shape), tuple(flat)) + bias.reshape(*shape)
 
 
 def build_conv_transpose(attrs, constants, opset):
@@ -275,6 +290,8 @@ def build_batch_norm(attrs, constants, opset) -> Layer:
 def build_dropout(attrs, constants, opset) -> Layer:
     """A ``cf.nn.Dropout``: the identity in eval mode, dropping at ``ratio`` after ``.train()``."""
     ratio = attrs.get("ratio", 0.5)
+    if len(constants) > 2 and (constants[2] is None or bool(np.asarray(constants[2]).reshape(-1)[0])):
+        raise UnsupportedNode("training_mode must be a constant False (call .train() to drop while training)")
     if opset >= 12 and len(constants) > 1 and constants[1] is not None:
         ratio = float(np.asarray(constants[1]).reshape(-1)[0])
     return Layer(nn.Dropout(ratio), "plain")
@@ -307,7 +324,7 @@ def build_gemm(attrs, constants, opset):
 _COORDINATES = {
     "half_pixel": lambda x, s, i, o: (x + 0.5) / s - 0.5,
     "pytorch_half_pixel": lambda x, s, i, o: (x + 0.5) / s - 0.5 if o > 1 else np.zeros_like(x),
-    "align_corners": lambda x, s, i, o: x * (i - 1) / (o - 1) if o > 1 else np.zeros_like(x),
+    "align_corners": lambda x, s, i, o: x * (i - 1) / (i * s - 1) if o > 1 else np.zeros_like(x),
     "asymmetric": lambda x, s, i, o: x / s,
     "tf_half_pixel_for_nn": lambda x, s, i, o: (x + 0.5) / s,
 }

@@ -43,6 +43,10 @@ def is_data(value) -> bool:
     return isinstance(value, Tensor)
 
 
+def is_float(value) -> bool:
+    return is_data(value) and value.dtype.kind in "fc"
+
+
 def as_tensor(value) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
 
@@ -65,15 +69,20 @@ def _axis(axis: int, ndim: int) -> int:
 def _binary(numpy_op, tensor_op):
     def run(inputs, attrs, opset):
         a, b = inputs
-        if not is_data(a) and not is_data(b):  # shape arithmetic stays integral
-            return numpy_op(np.asarray(a), np.asarray(b))
+        if not is_float(a) and not is_float(b):  # integers (shape arithmetic) keep ONNX's integer rules
+            return numpy_op(as_array(a), as_array(b))
         return tensor_op(as_tensor(a), b if is_data(b) else as_tensor(b).astype(as_tensor(a).dtype))
 
     return run
 
 
 def _div_arrays(a, b):
-    return a // b if a.dtype.kind in "iu" and b.dtype.kind in "iu" else a / b
+    """ONNX's Div: integers divide truncating toward zero (as C), floats as floats."""
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        quotient = np.floor_divide(a, b)
+        inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+        return (quotient + inexact).astype(np.result_type(a, b))
+    return a / b
 
 
 def _run_sum(inputs, attrs, opset):
@@ -92,6 +101,8 @@ def _run_clip(inputs, attrs, opset):
         high = float(as_array(inputs[2])) if len(inputs) > 2 and inputs[2] is not None else None
     low = None if low is None or low == -np.inf else low
     high = None if high is None or high == np.inf else high
+    if not is_data(x):  # integers: NumPy keeps the dtype
+        return np.clip(np.asarray(x), low, high).astype(np.asarray(x).dtype)
     return x.clamp(low, high) if low is not None or high is not None else x
 
 
@@ -303,8 +314,10 @@ def _run_log_softmax(inputs, attrs, opset):
     return F.log_softmax(x.reshape(rows, -1), dim=1).reshape(*x.shape)
 
 
-def _variadic(pick):
+def _variadic(pick, numpy_pick):
     def run(inputs, attrs, opset):
+        if not any(is_float(item) for item in inputs):
+            return numpy_pick.reduce([as_array(item) for item in inputs])
         result = as_tensor(inputs[0])
         for item in inputs[1:]:
             result = pick(result, as_tensor(item))
@@ -313,14 +326,21 @@ def _variadic(pick):
     return run
 
 
-def _run_reduce(method, since: int):
+def _run_reduce(method, since: int, numpy_method=None):
+    """A Reduce* op; integer and boolean arrays reduce in NumPy (``numpy_method``)."""
+
     def run(inputs, attrs, opset):
         x = inputs[0]
         axes = _axes(inputs, attrs, opset, since)
-        if axes is None and attrs.get("noop_with_empty_axes", 0):
-            return x
-        axes = tuple(range(x.ndim)) if axes is None else tuple(_axis(a, x.ndim) for a in axes)
-        return method(x, axes, bool(attrs.get("keepdims", 1)))
+        if not axes:  # absent or empty: all axes, unless noop_with_empty_axes
+            if attrs.get("noop_with_empty_axes", 0):
+                return x
+            axes = None
+        axes = tuple(range(np.ndim(x))) if axes is None else tuple(_axis(a, np.ndim(x)) for a in axes)
+        keep = bool(attrs.get("keepdims", 1))
+        if not is_data(x) and numpy_method is not None:
+            return numpy_method(np.asarray(x), axis=axes, keepdims=keep)
+        return method(as_tensor(x), axes, keep)
 
     return run
 
