@@ -326,3 +326,23 @@ def test_functional_hflip_vflip_crop_on_batches(rng):
     np.testing.assert_array_equal(VF.vflip(batch).array, batch.array[..., ::-1, :])
     np.testing.assert_array_equal(VF.crop(batch, 1, 2, 2, 3).array, batch.array[..., 1:3, 2:5])
     assert VF.get_dimensions(batch) == [3, 4, 5]
+
+
+def test_random_resized_crop_gives_size_follows_the_seed_and_covers_the_image_at_scale_1(rgb):
+    image = Image.fromarray(rgb)
+    crop = T.RandomResizedCrop(8)
+    cf.manual_seed(4)
+    first = [np.asarray(crop(image)) for _ in range(4)]
+    cf.manual_seed(4)
+    assert all(np.array_equal(a, np.asarray(crop(image))) for a in first)
+    assert all(a.shape == (8, 8, 3) for a in first)
+    whole = T.RandomResizedCrop((5, 7), scale=(1.0, 1.0), ratio=(14 / 9, 14 / 9))(image)
+    np.testing.assert_array_equal(np.asarray(whole), np.asarray(image.resize((7, 5), Image.BILINEAR)))
+
+
+def test_random_resized_crop_falls_back_to_the_central_window_of_the_nearest_ratio(rgb):
+    """No window of ratio 1/10 fits a 9x14 image: the central 9x1 window (9 * 1/10 rounds to 1)."""
+    top, left, h, w = T.RandomResizedCrop.get_params(Image.fromarray(rgb), (0.9, 1.0), (0.1, 0.1))
+    assert (top, left, h, w) == (0, 6, 9, 1)
+    with pytest.raises(ValueError, match=r"Scale and ratio should be of kind \(min, max\)"):
+        T.RandomResizedCrop(4, scale=(1.0, 0.5))

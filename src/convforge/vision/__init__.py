@@ -2,7 +2,7 @@
 
 ``cf.vision.datasets`` (MNIST, FashionMNIST, KMNIST, CIFAR10, CIFAR100, FakeData,
 ImageFolder), ``cf.vision.transforms`` (Compose, ToTensor, Normalize, Resize, CenterCrop,
-RandomCrop, RandomHorizontalFlip, Grayscale, Pad, Lambda, ...) and ``cf.vision.utils``
+RandomCrop, RandomResizedCrop, RandomHorizontalFlip, Grayscale, Pad, Lambda, ...) and ``cf.vision.utils``
 (make_grid, save_image), laid out as torchvision's modules so that ``torchvision`` can be
 mapped onto ``convforge.vision`` module for module. Datasets are read offline from files.
 """

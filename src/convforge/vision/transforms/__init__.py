@@ -1,6 +1,6 @@
 """``torchvision.transforms`` for convforge: PIL images and ``(..., C, H, W)`` tensor images.
 
-``functional`` holds the operations (``to_tensor``, ``normalize``, ``resize``, ``crop``,
+``functional`` holds the operations (``to_tensor``, ``normalize``, ``resize``, ``crop``, ``resized_crop``,
 ``center_crop``, ``pad``, ``hflip``, ``vflip``, ``rgb_to_grayscale``, ``to_pil_image``);
 the classes here wrap them as torchvision's do.
 """
@@ -17,6 +17,7 @@ from .transforms import (
     PILToTensor,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomResizedCrop,
     RandomVerticalFlip,
     Resize,
     ToPILImage,
@@ -34,6 +35,7 @@ __all__ = [
     "Pad",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomResizedCrop",
     "RandomVerticalFlip",
     "Resize",
     "ToPILImage",

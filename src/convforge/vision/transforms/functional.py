@@ -238,6 +238,20 @@ def crop(img, top: int, left: int, height: int, width: int):
     return Tensor(img.array[..., top:bottom, left:right].copy())
 
 
+def resized_crop(
+    img,
+    top: int,
+    left: int,
+    height: int,
+    width: int,
+    size,
+    interpolation=InterpolationMode.BILINEAR,
+    antialias=True,
+):
+    """:func:`crop`, then :func:`resize` to ``size``."""
+    return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
+
+
 def _pair(size, name: str) -> tuple[int, int]:
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):
         return int(size), int(size)

@@ -7,6 +7,7 @@ flips every time.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Sequence
 
@@ -188,6 +189,58 @@ class RandomCrop:
 
     def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomResizedCrop:
+    """A random part (area fraction in ``scale``, aspect ratio in ``ratio``) resized to ``size``.
+
+    torchvision's draw: up to 10 tries of a uniform area fraction and a log-uniform aspect
+    ratio until the window fits, else the central window of the nearest allowed ratio.
+    """
+
+    def __init__(
+        self,
+        size,
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0),
+        interpolation=InterpolationMode.BILINEAR,
+        antialias=True,
+    ) -> None:
+        self.size = _size_pair(size, "RandomResizedCrop")
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            raise ValueError("Scale and ratio should be of kind (min, max)")
+        self.scale, self.ratio, self.antialias = scale, ratio, antialias
+        self.interpolation = F._resolve_interpolation(interpolation)
+
+    @staticmethod
+    def get_params(img, scale, ratio) -> tuple[int, int, int, int]:
+        """``(top, left, height, width)`` of the random window."""
+        _, height, width = F.get_dimensions(img)
+        area = height * width
+        rng = cf_random.default_generator()
+        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        for _ in range(10):
+            target_area = area * rng.uniform(scale[0], scale[1])
+            aspect = math.exp(rng.uniform(*log_ratio))
+            w = int(round(math.sqrt(target_area * aspect)))
+            h = int(round(math.sqrt(target_area / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), h, w
+        in_ratio = width / height
+        if in_ratio < min(ratio):
+            w, h = width, int(round(width / min(ratio)))
+        elif in_ratio > max(ratio):
+            w, h = int(round(height * max(ratio))), height
+        else:
+            w, h = width, height
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def __call__(self, img):
+        top, left, h, w = self.get_params(img, self.scale, self.ratio)
+        return F.resized_crop(img, top, left, h, w, self.size, self.interpolation, antialias=self.antialias)
+
+    def __repr__(self) -> str:
+        return f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio})"
 
 
 class RandomHorizontalFlip:
