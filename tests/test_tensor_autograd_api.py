@@ -295,3 +295,34 @@ def test_old_style_variable_wraps_a_tensor_sharing_memory_as_torch():
         assert v is not t and v.requires_grad and not t.requires_grad
         v.data.fill_(3.0)
         assert t.tolist() == [3.0, 3.0]
+
+
+def test_autograd_grad_returns_gradients_without_touching_dot_grad():
+    results = []
+    for lib in (torch, cf):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        w = lib.tensor([0.5, 3.0], requires_grad=True)
+        a = x * w
+        loss = (a * a).sum()
+        gx, ga = lib.autograd.grad(loss, [x, a], retain_graph=True)
+        (gw,) = lib.autograd.grad(loss, w, grad_outputs=lib.tensor(2.0))
+        results.append((gx.tolist(), ga.tolist(), gw.tolist(), x.grad, w.grad))
+    assert results[0] == results[1]
+
+
+def test_autograd_grad_unused_inputs_follow_torch():
+    for lib in (torch, cf):
+        x, z = lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+            lib.autograd.grad((x * 2).sum(), [x, z])
+        gx, gz = lib.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)
+        assert gx.tolist() == [2.0, 2.0] and gz is None
+
+
+def test_autograd_backward_adds_the_gradients_of_several_roots():
+    grads = []
+    for lib in (torch, cf):
+        x = lib.ones(2, requires_grad=True)
+        lib.autograd.backward([(x * 2).sum(), x * 3], [None, lib.tensor([1.0, 10.0])])
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1] == [5.0, 32.0]

@@ -10,6 +10,7 @@ from .function import (
     set_grad_enabled,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .gradients import backward, grad
 from .tensor import Tensor, Variable, as_tensor, from_numpy, tensor
 
 __all__ = [
@@ -18,8 +19,10 @@ __all__ = [
     "Tensor",
     "Variable",
     "as_tensor",
+    "backward",
     "enable_grad",
     "from_numpy",
+    "grad",
     "gradcheck",
     "inference_mode",
     "is_grad_enabled",
