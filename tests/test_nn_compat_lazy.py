@@ -156,3 +156,13 @@ def test_constructor_signatures_and_defaults_match_torch():
         theirs = inspect.signature(getattr(torch.nn, name).__init__).parameters
         assert list(ours) == list(theirs)
         assert [p.default for p in ours.values()] == [p.default for p in theirs.values()]
+
+
+@pytest.mark.parametrize(
+    "use", [lambda u: u + 1, lambda u: 2 * u, lambda u: u.sum(), lambda u: np.asarray(u), lambda u: u.numel()]
+)
+def test_using_a_placeholder_before_the_first_call_is_a_value_error_as_torch(use):
+    with pytest.raises(ValueError):
+        use(torch.nn.LazyLinear(2).weight)
+    with pytest.raises(ValueError, match="uninitialized"):
+        use(nn.LazyLinear(2).weight)

@@ -49,13 +49,32 @@ class UninitializedTensorMixin:
         raise RuntimeError(_SHAPE_ERROR)
 
     def numel(self) -> int:
-        raise ValueError(
-            "Attempted to use an uninitialized parameter. When using lazy modules, call `forward` "
-            "with a dummy batch to initialize the parameters first"
-        )
+        _refuse("numel")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _refuse(name: str):
+    raise ValueError(
+        f"Attempted to use an uninitialized parameter in {name}. When using lazy modules, call `forward` "
+        "with a dummy batch to initialize the parameters first"
+    )
+
+
+def _refusing(name: str):
+    def method(self, *args, **kwargs):
+        _refuse(name)
+
+    method.__name__ = name
+    return method
+
+
+# arithmetic and conversions on a placeholder would silently work on its empty array: refused, as torch
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+              "__matmul__", "__rmatmul__", "__pow__", "__neg__", "__array__", "numpy", "item", "tolist", "sum",
+              "mean", "reshape", "view", "t", "__getitem__", "__len__", "__iter__"):  # fmt: skip
+    setattr(UninitializedTensorMixin, _name, _refusing(_name))
 
 
 def _placeholder(dtype) -> np.ndarray:
