@@ -271,3 +271,37 @@ def test_an_exported_and_reimported_model_shows_the_same_feature_maps():
     )
     for (_, a), (_, b) in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+MORE_LAYERS = {
+    "activations_a": lambda: cf.nn.Sequential(
+        cf.nn.ELU(), cf.nn.CELU(), cf.nn.SELU(), cf.nn.SiLU(), cf.nn.Mish()
+    ),
+    "activations_b": lambda: cf.nn.Sequential(
+        cf.nn.Hardswish(), cf.nn.Hardsigmoid(), cf.nn.Hardtanh(), cf.nn.ReLU6()
+    ),
+    "activations_c": lambda: cf.nn.Sequential(
+        cf.nn.Softplus(), cf.nn.Softsign(), cf.nn.LogSigmoid(), cf.nn.PReLU()
+    ),
+    "shrinks": lambda: cf.nn.Sequential(cf.nn.Hardshrink(), cf.nn.Softshrink(), cf.nn.Tanhshrink()),
+    "glu": lambda: cf.nn.GLU(dim=1),
+    "norms": lambda: cf.nn.Sequential(
+        cf.nn.GroupNorm(2, 4), cf.nn.InstanceNorm2d(4, affine=True), cf.nn.LayerNorm([8, 8])
+    ),
+    "lrn_pads": lambda: cf.nn.Sequential(
+        cf.nn.LocalResponseNorm(3), cf.nn.ZeroPad2d(1), cf.nn.ReflectionPad2d(2)
+    ),
+    "shuffles": lambda: cf.nn.Sequential(cf.nn.ChannelShuffle(2), cf.nn.PixelShuffle(2)),
+    "upsample_nearest": lambda: cf.nn.Upsample(scale_factor=2),
+    "upsample_bilinear": lambda: cf.nn.Upsample(scale_factor=(2, 3), mode="bilinear"),
+    "upsample_bicubic": lambda: cf.nn.Upsample(size=(5, 7), mode="bicubic", align_corners=True),
+}
+
+
+@pytest.mark.parametrize("name", MORE_LAYERS)
+def test_more_convforge_layers_export_to_onnxruntime(name):
+    cf.manual_seed(8)
+    model = MORE_LAYERS[name]()
+    x = np.random.default_rng(8).normal(size=(2, 4, 8, 8)).astype(np.float32)
+    data = cf.onnx.export(model, (cf.tensor(x),), None)
+    np.testing.assert_allclose(ort_run(data, x)[0], cf_run(model, x)[0], rtol=1e-5, atol=1e-6)

@@ -387,12 +387,30 @@ def _pow(g, args, kwargs, out):
     return g.node("Pow", [g.value(a, like), g.value(b, like)])
 
 
+def _resample(g, args, kwargs, out):
+    """``interpolate``'s per-axis (out, in) matrices, each one MatMul with the axis moved last."""
+    x, matrices = args[0], args[1]
+    name, rank = g.value(x), x.ndim
+    for d, matrix in enumerate(matrices):
+        axis = 2 + d
+        weights = g.constant(np.asarray(matrix, dtype=x.dtype).T, hint="resample")  # (in, out)
+        if axis == rank - 1:
+            name = g.node("MatMul", [name, weights])
+            continue
+        perm = list(range(rank))
+        perm[axis], perm[-1] = perm[-1], perm[axis]
+        moved = g.node("MatMul", [g.node("Transpose", [name], perm=perm), weights])
+        name = g.node("Transpose", [moved], perm=perm)
+    return name if matrices else g.node("Identity", [name])
+
+
 def _alias(g, args, kwargs, out):
     return g.value(args[0])  # the in-place target is now a name for the value written into it
 
 
 CONVERTERS = {
     "Alias": _alias,
+    "Resample": _resample,
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
     "MaxPool": _max_pool,
