@@ -146,3 +146,34 @@ def test_lazy_instance_norm_reads_the_channels_of_an_unbatched_input_from_dim_0(
     norm = cf.nn.LazyInstanceNorm2d()
     norm(cf.randn(3, 4, 4))
     assert norm.num_features == 3 and norm.weight.shape == (3,)
+
+
+@pytest.mark.parametrize(("lead", "bias"), [((4,), True), ((2, 3), False), ((), True)])
+def test_bilinear_matches_torch_with_every_gradient(rng, lead, bias):
+    x1, x2 = rng.normal(size=(*lead, 3)), rng.normal(size=(*lead, 5))
+    w, b = rng.normal(size=(2, 3, 5)), rng.normal(size=2)
+    ours = [cf.tensor(a, requires_grad=True) for a in (x1, x2, w, b)]
+    theirs = [to_torch(a, requires_grad=True) for a in (x1, x2, w, b)]
+    yc = CF.bilinear(*ours[:3], ours[3] if bias else None)
+    yt = TF.bilinear(*theirs[:3], theirs[3] if bias else None)
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
+    g = rng.normal(size=tuple(yt.shape))
+    yc.backward(cf.tensor(g))
+    yt.backward(to_torch(g))
+    for a, t in zip(ours[:3] + (ours[3:] if bias else []), theirs[:3] + (theirs[3:] if bias else [])):
+        assert_close(a.grad.detach().numpy(), t.grad.detach().numpy())
+
+
+def test_bilinear_layer_matches_torch():
+    ours, theirs = cf.nn.Bilinear(2, 3, 4), torch.nn.Bilinear(2, 3, 4)
+    assert repr(ours) == repr(theirs)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    bound = 1 / np.sqrt(2)
+    assert np.abs(ours.weight.detach().numpy()).max() <= bound
+    sig = (
+        inspect.signature(cf.nn.Bilinear.__init__).parameters,
+        inspect.signature(torch.nn.Bilinear.__init__).parameters,
+    )
+    assert [(k, v.default) for k, v in sig[0].items()] == [(k, v.default) for k, v in sig[1].items()]

@@ -14,6 +14,7 @@ Families:
 * :mod:`.activation_extra`  hardtanh, relu6, hardsigmoid, hardswish, silu, softplus, mish, elu,
   selu, celu, logsigmoid, softsign, tanhshrink, threshold, hard/softshrink, glu, softmin, prelu
 * :mod:`.affine`      linear
+* :mod:`.affine_extra`  bilinear
 * :mod:`.dropout_nd`  dropout1d/2d/3d, alpha_dropout, feature_alpha_dropout
 * :mod:`.norm`        batch_norm
 * :mod:`.normalization`  layer_norm, rms_norm, group_norm, instance_norm, local_response_norm
@@ -40,6 +41,7 @@ from . import (
     activation,
     activation_extra,
     affine,
+    affine_extra,
     conv,
     dropout_nd,
     grid,
@@ -61,6 +63,7 @@ _FAMILIES = (
     activation,
     activation_extra,
     affine,
+    affine_extra,
     conv,
     dropout_nd,
     grid,
@@ -80,6 +83,7 @@ _FAMILIES = (
 from .activation import *  # noqa: E402, F403
 from .activation_extra import *  # noqa: E402, F403
 from .affine import *  # noqa: E402, F403
+from .affine_extra import *  # noqa: E402, F403
 from .conv import *  # noqa: E402, F403
 from .dropout_nd import *  # noqa: E402, F403
 from .grid import *  # noqa: E402, F403

@@ -58,7 +58,7 @@ from .lazy import (
     LazyLinear,
     LazyModuleMixin,
 )
-from .linear import Flatten, Identity, Linear, Unflatten
+from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -158,6 +158,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "BatchNorm3d",
+    "Bilinear",
     "CELU",
     "ChannelShuffle",
     "CircularPad1d",

@@ -1,4 +1,4 @@
-"""Linear, Identity, Flatten and Unflatten."""
+"""Linear, Bilinear, Identity, Flatten and Unflatten."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .conv import factory_dtype, positive_int
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Flatten", "Identity", "Linear", "Unflatten"]
+__all__ = ["Bilinear", "Flatten", "Identity", "Linear", "Unflatten"]
 
 
 class Identity(Module):
@@ -61,6 +61,53 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+class Bilinear(Module):
+    """``y = x1^T A x2 + b`` per output feature, as ``torch.nn.Bilinear``; see ``F.bilinear``.
+
+    Initialization as torch: weight and bias ``U(+-1/sqrt(in1_features))``.
+
+    Shape: input1 (*, in1_features), input2 (*, in2_features) -> (*, out_features); weight
+    (out_features, in1_features, in2_features).
+    """
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        op = "Bilinear"
+        self.in1_features = positive_int(op, "in1_features", in1_features)
+        self.in2_features = positive_int(op, "in2_features", in2_features)
+        self.out_features = positive_int(op, "out_features", out_features)
+        dtype = factory_dtype(op, device, dtype)
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
         )
 
 
