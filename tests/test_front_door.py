@@ -109,6 +109,71 @@ def test_dask_asks_select_for_the_plan_of_a_block_with_its_workspace(monkeypatch
     assert (((1, 2, 22, 22)), BLOCK_WORKSPACE) in seen  # a 20x20 block with its halo
 
 
+POOL_MODULES = {
+    # (the layer, made with torch.nn or cf.nn; input shape; the functional op it runs as)
+    "MaxPool1d": (lambda nn: nn.MaxPool1d(3, stride=2, padding=1), (1, 2, 9), "max_pool1d"),
+    "MaxPool2d": (lambda nn: nn.MaxPool2d(2, return_indices=True), (2, 6, 6), "max_pool2d"),
+    "MaxPool3d": (lambda nn: nn.MaxPool3d(2, ceil_mode=True), (1, 1, 5, 4, 4), "max_pool3d"),
+    "AvgPool1d": (lambda nn: nn.AvgPool1d(2), (1, 2, 8), "avg_pool1d"),
+    "AvgPool2d": (lambda nn: nn.AvgPool2d(3, 2, 1, count_include_pad=False), (1, 2, 7, 7), "avg_pool2d"),
+    "AvgPool3d": (lambda nn: nn.AvgPool3d(2, divisor_override=3), (1, 1, 4, 4, 4), "avg_pool3d"),
+}
+
+
+@pytest.fixture
+def pool_door(monkeypatch):
+    """The ops named in calls to ``PoolArgs.parse`` and ``PoolArgs.resolve``."""
+    calls: dict[str, list[str]] = {"parse": [], "resolve": []}
+    parse, resolve = sp.PoolArgs.parse.__func__, sp.PoolArgs.resolve
+
+    def counting_parse(cls, op, ndim, **kwargs):
+        calls["parse"].append(op)
+        return parse(cls, op, ndim, **kwargs)
+
+    def counting_resolve(self, x, *, op=None):
+        calls["resolve"].append(op or self.op)
+        return resolve(self, x, op=op)
+
+    monkeypatch.setattr(sp.PoolArgs, "parse", classmethod(counting_parse))
+    monkeypatch.setattr(sp.PoolArgs, "resolve", counting_resolve)
+    return calls
+
+
+@pytest.mark.parametrize("name", POOL_MODULES, ids=str)
+def test_pool_modules_parse_once_and_resolve_their_kept_arguments_per_call(rng, pool_door, name):
+    make, shape, op = POOL_MODULES[name]
+    ours, theirs = make(cf.nn), make(torch.nn)
+    assert pool_door["parse"] == [name]  # in __init__, under the layer's name
+    x = rng.standard_normal(shape)
+    expected = theirs(torch.from_numpy(x))
+    for _ in range(2):
+        got = ours(cf.tensor(x))
+        for y, t in zip(*(v if isinstance(v, tuple) else (v,) for v in (got, expected))):
+            np.testing.assert_allclose(y.array, t.numpy(), atol=1e-12)
+    assert pool_door["parse"] == [name]  # the calls parse nothing again
+    assert pool_door["resolve"] == [op, op]  # each call resolves, under the functional name
+
+
+def test_a_pool_module_reparses_a_reassigned_attribute_as_torch_reads_it(rng):
+    x = rng.standard_normal((1, 1, 7, 7))
+    ours, theirs = cf.nn.MaxPool2d(2), torch.nn.MaxPool2d(2)
+    args = ours.pool_args()
+    assert ours.pool_args() is args
+    ours.ceil_mode = theirs.ceil_mode = True  # torch code does this
+    np.testing.assert_array_equal(ours(cf.tensor(x)).array, theirs(torch.from_numpy(x)).numpy())
+    assert ours.pool_args().ceil_mode and ours.pool_args() is not args
+
+
+def test_summary_reads_a_pool_module_s_kept_arguments(pool_door):
+    from convforge.analysis import summary
+
+    model = cf.nn.Sequential(cf.nn.Conv2d(1, 2, 3), cf.nn.MaxPool2d(2), cf.nn.AvgPool2d(3, 1, 1))
+    pool_door["parse"].clear()
+    summary(model, (1, 10, 10))
+    assert pool_door["parse"] == []  # nothing rebuilt from module attributes
+    assert pool_door["resolve"].count("summary") == 2
+
+
 def test_no_caller_builds_a_spec_positionally():
     """The old one-stage helpers are gone: the only conv entry is ConvArgs.parse/resolve."""
     assert not hasattr(sp, "conv_spec") and not hasattr(sp, "conv_transpose_spec")
@@ -171,6 +236,14 @@ def test_conv_modules_take_one_element_sizes_but_not_a_one_element_kernel_as_tor
         torch.nn.Conv2d(2, 2, (3,))(torch.ones(1, 2, 6, 6))
     with pytest.raises(ValueError, match=r"kernel_size=\(3,\)"):
         cf.nn.Conv2d(2, 2, (3,))
+
+
+@pytest.mark.parametrize("name", ["MaxPool2d", "AvgPool2d", "MaxPool3d", "AvgPool3d"])
+def test_pool_modules_take_one_element_sizes_as_torch(rng, name):
+    n = int(name[-2])
+    x = rng.standard_normal((1, 2, *(7,) * n))
+    make = lambda nn: getattr(nn, name)((3,), stride=(2,), padding=(1,))  # noqa: E731
+    np.testing.assert_allclose(make(cf.nn)(cf.tensor(x)).array, make(torch.nn)(torch.from_numpy(x)).numpy())
 
 
 @pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d"])

@@ -212,18 +212,8 @@ def _layer_effect(module, x, y, before: ReceptiveField | None, spatial):
             field = step(spec.kernel_size, spec.stride, spec.padding, spec.dilation)
         return field, macs, dense
     if isinstance(module, (*_MAX_POOL, *_AVG_POOL)):
-        dims = n if x_shape is None else len(x_shape) - 2
-        dilation = getattr(module, "dilation", 1)
-        args = sp.PoolArgs.parse(
-            "summary",
-            dims,
-            kernel_size=module.kernel_size,
-            stride=module.stride,
-            padding=module.padding,
-            dilation=dilation,
-            ceil_mode=module.ceil_mode,
-        )
-        spec = args.resolve(sp.Operand(x_shape))
+        # the module's own parsed arguments, as for convolutions
+        spec = module.pool_args().resolve(sp.Operand(x_shape), op="summary")
         field = before.conv(spec.kernel_size, spec.stride, spec.padding, spec.dilation) if before else None
         return field, 0, None
     if isinstance(module, _ADAPTIVE):

@@ -47,14 +47,29 @@ def _with_indices(y: Tensor, indices: np.ndarray, batched: bool, return_indices)
     return y, Tensor(indices if batched else indices[0])
 
 
-def _max_pool(op: str, n: int, input, *, return_indices, **arguments):
-    args = sp.PoolArgs.parse(op, n, **arguments)
+def max_pool_nd(
+    args: sp.PoolArgs, input: TensorLike, *, op: str | None = None, return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling of parsed arguments: the entry behind ``max_pool1d/2d/3d`` and the
+    ``MaxPool*d`` modules (which parse their arguments once and keep them).
+
+    ``args.resolve`` checks the input, then one differentiable Function runs; ``op`` names the
+    call in errors (default ``args.op``).
+
+    Shape: as the ``max_pool*d`` function of ``args.ndim`` dimensions.
+    """
+    op = op or args.op
     _check_flag(op, "return_indices", return_indices)
     x = _tensor(op, "input", input)
-    spec = args.resolve(x)
+    spec = args.resolve(x, op=op)
     indices: list = []
     y = pool_ops.MaxPool.apply(_batched(x, spec.batched), spec, indices)
     return _with_indices(y, indices[0], spec.batched, return_indices)
+
+
+def _max_pool(op: str, n: int, input, *, return_indices, **arguments):
+    args = sp.PoolArgs.parse(op, n, **arguments)
+    return max_pool_nd(args, input, return_indices=return_indices)
 
 
 def max_pool1d(
@@ -115,14 +130,31 @@ def max_pool3d(
     return _max_pool("max_pool3d", 3, input, ceil_mode=ceil_mode, return_indices=return_indices, **sizes)
 
 
-def _avg_pool(op: str, n: int, input, **arguments) -> Tensor:
-    # torch's avg_pool3d (only) refuses inputs smaller than the kernel
-    args = sp.PoolArgs.parse(op, n, kernel_within_input=n == 3, **arguments)
+def avg_pool_args(op: str, n: int, **arguments) -> sp.PoolArgs:
+    """``PoolArgs.parse`` of an average pool of ``n`` spatial dimensions: torch's avg_pool3d
+    (only) also refuses inputs smaller than the kernel."""
+    return sp.PoolArgs.parse(op, n, kernel_within_input=n == 3, **arguments)
+
+
+def avg_pool_nd(args: sp.PoolArgs, input: TensorLike, *, op: str | None = None) -> Tensor:
+    """Average pooling of parsed arguments (from :func:`avg_pool_args`): the entry behind
+    ``avg_pool1d/2d/3d`` and the ``AvgPool*d`` modules.
+
+    ``op`` names the call in errors and in the dtype policy (``'avg_pool3d'`` refuses
+    float16, as torch on the CPU); default ``args.op``.
+
+    Shape: as the ``avg_pool*d`` function of ``args.ndim`` dimensions.
+    """
+    op = op or args.op
     x = _tensor(op, "input", input)
-    spec = args.resolve(x)
+    spec = args.resolve(x, op=op)
     (computed,) = _computed(op, x)
     y = pool_ops.AvgPool.apply(_batched(computed, spec.batched), spec)
     return _in_dtype_of(_unbatched(y, spec.batched), x)
+
+
+def _avg_pool(op: str, n: int, input, **arguments) -> Tensor:
+    return avg_pool_nd(avg_pool_args(op, n, **arguments), input)
 
 
 def avg_pool1d(

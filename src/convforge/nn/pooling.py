@@ -1,8 +1,11 @@
 """Pooling layers: max, average, adaptive and max-unpooling in 1, 2 and 3 dimensions.
 
 Each family is one base class holding torch's signature, argument checks and repr; the
-public classes only set the number of spatial dimensions, and ``forward`` calls the
-matching ``cf.nn.functional`` function.
+public classes only set the number of spatial dimensions. Max and average pools parse their
+arguments once in ``__init__`` (:meth:`PoolArgs.parse <convforge.spec.PoolArgs.parse>`, kept
+as :meth:`_PoolNd.pool_args`) and ``forward`` runs them through ``functional.pool.max_pool_nd``
+/ ``avg_pool_nd``, the entries the ``max_pool*d`` / ``avg_pool*d`` functions share; the other
+layers call the matching ``cf.nn.functional`` function.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from .. import functional as F
 from .. import spec as sp
 from ..autograd.tensor import Tensor
+from ..functional.pool import avg_pool_args, avg_pool_nd, max_pool_nd
 from .module import Module
 
 __all__ = [
@@ -31,22 +35,37 @@ __all__ = [
 ]
 
 
-def _check_window(op: str, n: int, kernel_size, stride, padding, dilation=1) -> None:
-    """Fail at construction, not at the first forward, on a malformed window."""
-    kernel = sp.ntuple(kernel_size, n, "kernel_size", op, minimum=1)
-    if stride is not None:
-        sp.ntuple(stride, n, "stride", op, minimum=1)
-    pads = sp.ntuple(padding, n, "padding", op, minimum=0)
-    sp.ntuple(dilation, n, "dilation", op, minimum=1)
-    for dim, (k, p) in enumerate(zip(kernel, pads)):
-        if p > k // 2:
-            raise ValueError(
-                f"{op}: padding should be at most half of the kernel size, but got "
-                f"padding={p} for kernel_size={k} in spatial dimension {dim}"
-            )
+class _PoolNd(Module):
+    """What max and average pooling layers share: their parsed arguments, kept.
+
+    ``_ARGS`` names the attributes the arguments are parsed from (as ``PoolArgs.parse``'s
+    keywords); torch code sometimes reassigns one (``pool.ceil_mode = True``), so
+    :meth:`pool_args` parses again when an attribute no longer holds what was parsed.
+    """
+
+    _ndim: int = 0
+    _ARGS: tuple[str, ...] = ()
+
+    def _parse(self) -> sp.PoolArgs:
+        raise NotImplementedError  # each family parses its own way
+
+    def _keep_args(self, args: sp.PoolArgs | None = None) -> None:
+        """Parse the attributes now (at construction: a malformed window fails here), or keep
+        ``args`` already parsed from what they hold."""
+        self._args_given = tuple(getattr(self, name) for name in self._ARGS)
+        self._args = args if args is not None else self._parse()
+
+    def _given(self) -> dict:
+        return {name: getattr(self, name) for name in self._ARGS}
+
+    def pool_args(self) -> sp.PoolArgs:
+        """The layer's parsed arguments (parsed again only if an attribute was reassigned)."""
+        if tuple(getattr(self, name) for name in self._ARGS) != self._args_given:
+            self._keep_args()
+        return self._args
 
 
-class _MaxPoolNd(Module):
+class _MaxPoolNd(_PoolNd):
     """Maximum over each window.
 
     Shape: (N, C, *in) -> (N, C, *out), per dimension
@@ -54,7 +73,7 @@ class _MaxPoolNd(Module):
     ``ceil_mode``); ``return_indices`` also returns the flat argmax per window (for MaxUnpool).
     """
 
-    _ndim: int = 0
+    _ARGS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
     def __init__(
         self,
@@ -66,13 +85,16 @@ class _MaxPoolNd(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        _check_window(type(self).__name__, self._ndim, kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
+        self._keep_args()
+
+    def _parse(self) -> sp.PoolArgs:
+        return sp.PoolArgs.parse(type(self).__name__, self._ndim, **self._given())
 
     def extra_repr(self) -> str:
         return (
@@ -81,16 +103,8 @@ class _MaxPoolNd(Module):
         )
 
     def forward(self, input):
-        pool = getattr(F, f"max_pool{self._ndim}d")
-        return pool(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            ceil_mode=self.ceil_mode,
-            return_indices=self.return_indices,
-        )
+        op = f"max_pool{self._ndim}d"
+        return max_pool_nd(self.pool_args(), input, op=op, return_indices=self.return_indices)
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -111,13 +125,13 @@ class MaxPool3d(_MaxPoolNd):
     _ndim = 3
 
 
-class _AvgPoolNd(Module):
+class _AvgPoolNd(_PoolNd):
     """Mean over each window (padding counted unless ``count_include_pad=False``).
 
     Shape: as max pooling, without dilation.
     """
 
-    _ndim: int = 0
+    _ARGS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
 
     def __init__(
         self,
@@ -129,48 +143,37 @@ class _AvgPoolNd(Module):
         divisor_override: int | None = None,
     ) -> None:
         super().__init__()
-        _check_window(type(self).__name__, self._ndim, kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
+        self._keep_args()
+
+    def _parse(self) -> sp.PoolArgs:
+        return avg_pool_args(type(self).__name__, self._ndim, **self._given())
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input):
-        pool = getattr(F, f"avg_pool{self._ndim}d")
-        return pool(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
+        return avg_pool_nd(self.pool_args(), input, op=f"avg_pool{self._ndim}d")
 
 
 class AvgPool1d(_AvgPoolNd):
     """1-D average pooling, as ``torch.nn.AvgPool1d`` (no ``divisor_override``; sizes stored as tuples)."""
 
     _ndim = 1
+    _ARGS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 
     def __init__(
         self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True
     ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
-        op = type(self).__name__
-        self.kernel_size = sp.ntuple(kernel_size, 1, "kernel_size", op)
-        self.stride = sp.ntuple(self.stride, 1, "stride", op)
-        self.padding = sp.ntuple(padding, 1, "padding", op)
-
-    def forward(self, input):
-        return F.avg_pool1d(
-            input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
-        )
+        args = self._args
+        self.kernel_size, self.stride, self.padding = args.kernel_size, args.stride, args.padding
+        self._keep_args(args)  # the normalized attributes parse to the same arguments
 
 
 class AvgPool2d(_AvgPoolNd):
