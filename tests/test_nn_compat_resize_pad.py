@@ -254,3 +254,18 @@ def test_padding_with_the_wrong_number_of_values_is_refused_at_construction():
         cf.nn.ZeroPad2d((1, 2, 3))
     with pytest.raises(TypeError, match="padding"):
         cf.nn.ReflectionPad1d(1.5)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
+def test_interpolate_float16_keeps_the_dtype_and_matches_torch(rng, mode):
+    x = rng.normal(size=(1, 2, 5, 6)).astype(np.float16)
+    yc = CF.interpolate(cf.tensor(x), scale_factor=1.5, mode=mode)
+    yt = TF.interpolate(torch.from_numpy(x), scale_factor=1.5, mode=mode)
+    assert yc.dtype == np.float16
+    np.testing.assert_allclose(yc.detach().numpy().astype(float), yt.numpy().astype(float), atol=2e-3)
+
+
+def test_interpolate_refuses_integer_input():
+    # torch resamples uint8 with its own fixed-point kernels; convforge does not imitate them
+    with pytest.raises(TypeError):
+        CF.interpolate(cf.tensor(np.ones((1, 1, 2, 2), dtype=np.uint8)), scale_factor=2)
