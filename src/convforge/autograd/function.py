@@ -5,7 +5,9 @@ non-array setting: a spec, an axis, None) and ``backward(self, grad_output)`` re
 gradient per positional argument of ``forward`` (``None`` where there is none or where
 ``self.needs_input_grad[i]`` is False: only needed gradients are computed).
 ``Function.apply(*args)`` unwraps Tensors, runs ``forward`` and, when gradients are
-enabled and some input requires them, records the node in the graph.
+enabled and some input requires them, records the node in the graph. torch's protocol
+(``forward(ctx, ...)``/``backward(ctx, grad)`` staticmethods on Tensors) works too: see
+:mod:`.custom`.
 
 The graph links nodes, not tensors (as torch's): each node keeps one edge per argument
 to the node that produced it (its ``grad_fn``, or the :class:`AccumulateGrad` of a leaf),
@@ -238,8 +240,11 @@ class Function(Node):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        from .custom import apply_torch_style, is_torch_style
         from .tensor import Tensor
 
+        if is_torch_style(cls):  # forward(ctx, ...) as a staticmethod: torch's protocol
+            return apply_torch_style(cls, *args, **kwargs)
         node = cls()
         node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         raw = tuple(a._array if isinstance(a, Tensor) else a for a in args)
