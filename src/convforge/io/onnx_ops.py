@@ -11,10 +11,11 @@ constant there becomes a trainable Parameter) and either
   called by :func:`convforge.io.onnx_layers.call_layer`.
 
 Runtime values are Tensors for data and int64 ndarrays for shape arithmetic (Shape,
-Gather, Concat, Unsqueeze ... of shapes run in NumPy). ``F.interpolate``, ``F.elu``,
-``F.hardswish`` and ``F.local_response_norm`` did not exist when this was written, so
-Resize/Upsample, Elu, HardSigmoid, HardSwish and LRN are composed here from Tensor ops
-(indexing, where, clamp, slicing), which autograd differentiates.
+Gather, Concat, Unsqueeze ... of shapes run in NumPy). Elu, HardSwish and LRN call
+``F.elu``, ``F.hardswish`` and ``F.local_response_norm``; HardSigmoid (ONNX's has free alpha
+and beta) is composed here, and so is Resize (in :mod:`.onnx_layers`: ONNX's coordinate
+modes and rounding rules go beyond ``F.interpolate``'s), from Tensor ops autograd
+differentiates.
 """
 
 from __future__ import annotations
@@ -107,8 +108,7 @@ def _run_clip(inputs, attrs, opset):
 
 
 def _run_elu(inputs, attrs, opset):
-    x, alpha = inputs[0], attrs.get("alpha", 1.0)
-    return where(x > 0, x, (x.clamp(None, 0.0).exp() - 1.0) * alpha)
+    return F.elu(inputs[0], attrs.get("alpha", 1.0))
 
 
 def _hard_sigmoid(x: Tensor, alpha: float, beta: float) -> Tensor:
@@ -120,7 +120,7 @@ def _run_hard_sigmoid(inputs, attrs, opset):
 
 
 def _run_hard_swish(inputs, attrs, opset):
-    return inputs[0] * _hard_sigmoid(inputs[0], 1 / 6, 0.5)
+    return F.hardswish(inputs[0])
 
 
 def _run_softmax(inputs, attrs, opset):
@@ -134,18 +134,9 @@ def _run_softmax(inputs, attrs, opset):
 
 
 def _run_lrn(inputs, attrs, opset):
-    """``y = x / (bias + alpha/size * sum of x^2 over size neighbouring channels)^beta``."""
-    x, size = inputs[0], int(attrs["size"])
+    """``y = x / (bias + alpha/size * sum of x^2 over size neighbouring channels)^beta``: torch's LRN."""
     alpha, beta, bias = attrs.get("alpha", 1e-4), attrs.get("beta", 0.75), attrs.get("bias", 1.0)
-    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
-    square = x * x
-    zeros = Tensor(np.zeros((x.shape[0], before + after, *x.shape[2:]), dtype=x.dtype))
-    padded = cat([zeros[:, :before], square, zeros[:, before:]], dim=1)
-    channels = x.shape[1]
-    window = padded[:, 0:channels]
-    for k in range(1, size):
-        window = window + padded[:, k : k + channels]
-    return x / (window * (alpha / size) + bias) ** beta
+    return F.local_response_norm(inputs[0], int(attrs["size"]), alpha, beta, bias)
 
 
 # --------------------------------------------------------------------------------------
