@@ -58,6 +58,47 @@ def module_padding(op: str, padding, n: int, transposed: bool):
     return tuple(tuple(int(q) for q in p) for p in items)
 
 
+def conv_channels(op: str, in_channels, out_channels, groups) -> tuple[int, int, int]:
+    """Validate a convolution layer's channel counts and groups (groups divide both)."""
+    in_channels = positive_int(op, "in_channels", in_channels)
+    out_channels = positive_int(op, "out_channels", out_channels)
+    groups = positive_int(op, "groups", groups)
+    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(f"{op}: groups must divide {name}, but got groups={groups}, {name}={channels}")
+    return in_channels, out_channels, groups
+
+
+def add_weight_and_bias(
+    layer: Module, weight_shape: tuple[int, ...], bias_shape: tuple[int, ...], bias: bool, dtype
+) -> None:
+    """Give ``layer`` an (uninitialized) ``weight`` and a ``bias``, or ``bias=None``."""
+    layer.weight = Parameter(np.empty(weight_shape, dtype=dtype))
+    if bias:
+        layer.bias = Parameter(np.empty(bias_shape, dtype=dtype))
+    else:
+        layer.register_parameter("bias", None)
+
+
+def conv_extra_repr(layer: Module, n: int) -> str:
+    """A convolution layer's arguments as torch prints them: the sizes that differ from the
+    defaults (``output_padding`` and ``padding_mode`` where the layer has them)."""
+    s = f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, stride={layer.stride}"
+    if layer.padding != (0,) * n:
+        s += f", padding={layer.padding}"
+    if layer.dilation != (1,) * n:
+        s += f", dilation={layer.dilation}"
+    if getattr(layer, "output_padding", (0,) * n) != (0,) * n:
+        s += f", output_padding={layer.output_padding}"
+    if layer.groups != 1:
+        s += f", groups={layer.groups}"
+    if layer.bias is None:
+        s += ", bias=False"
+    if getattr(layer, "padding_mode", "zeros") != "zeros":
+        s += f", padding_mode={layer.padding_mode}"
+    return s
+
+
 class _ConvNd(Module):
     """What every convolution layer shares: arguments, weight, initialization, repr.
 
@@ -86,14 +127,7 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         op, n = type(self).__name__, self._ndim
-        in_channels = positive_int(op, "in_channels", in_channels)
-        out_channels = positive_int(op, "out_channels", out_channels)
-        groups = positive_int(op, "groups", groups)
-        for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if channels % groups:
-                raise ValueError(
-                    f"{op}: groups must divide {name}, but got groups={groups}, {name}={channels}"
-                )
+        in_channels, out_channels, groups = conv_channels(op, in_channels, out_channels, groups)
         args = sp.ConvArgs.parse(
             op,
             n,
@@ -121,11 +155,7 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, shape, (out_channels,), bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -167,21 +197,7 @@ class _ConvNd(Module):
         return args
 
     def extra_repr(self) -> str:
-        n = self._ndim
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * n:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+        return conv_extra_repr(self, self._ndim)
 
 
 class _ConvLayerNd(_ConvNd):

@@ -27,10 +27,17 @@ from .. import spec as sp
 from ..autograd.tensor import Tensor
 from ..functional.conv import conv_nd
 from . import init
-from .conv import Conv2d, factory_dtype, module_padding, positive_int
+from .conv import (
+    Conv2d,
+    add_weight_and_bias,
+    conv_channels,
+    conv_extra_repr,
+    factory_dtype,
+    module_padding,
+    positive_int,
+)
 from .linear import Linear
 from .module import Module
-from .parameter import Parameter
 
 __all__ = [
     "ChannelShuffle",
@@ -56,6 +63,18 @@ def _axis_padding(op: str, padding) -> tuple:
         return padding, padding
     ph, pw = _pair(op, "padding", padding, 0)
     return (ph, 0), (0, pw)
+
+
+def _axis_steps(op: str, kernel_size, stride, padding, dilation=1) -> tuple[dict, dict]:
+    """A k x k convolution's sizes split into the Conv2d arguments of a (kH x 1) step over the
+    rows and a (1 x kW) step over the columns."""
+    kh, kw = _pair(op, "kernel_size", kernel_size, 1)
+    sh, sw = _pair(op, "stride", stride, 1)
+    dh, dw = _pair(op, "dilation", dilation, 1)
+    pad_rows, pad_cols = _axis_padding(op, padding)
+    rows = {"kernel_size": (kh, 1), "stride": (sh, 1), "padding": pad_rows, "dilation": (dh, 1)}
+    columns = {"kernel_size": (1, kw), "stride": (1, sw), "padding": pad_cols, "dilation": (1, dw)}
+    return rows, columns
 
 
 class DepthwiseSeparableConv2d(Module):
@@ -153,25 +172,12 @@ class SpatiallySeparableConv2d(Module):
     ) -> None:
         super().__init__()
         op = type(self).__name__
-        kh, kw = _pair(op, "kernel_size", kernel_size, 1)
-        sh, sw = _pair(op, "stride", stride, 1)
-        dh, dw = _pair(op, "dilation", dilation, 1)
-        pad_rows, pad_cols = _axis_padding(op, padding)
+        rows, columns = _axis_steps(op, kernel_size, stride, padding, dilation)
         out_channels = positive_int(op, "out_channels", out_channels)
         factory = {"device": device, "dtype": dtype}
-        self.vertical = Conv2d(
-            in_channels, out_channels, (kh, 1), (sh, 1), pad_rows, (dh, 1), bias=False, **factory
-        )
+        self.vertical = Conv2d(in_channels, out_channels, **rows, bias=False, **factory)
         self.horizontal = Conv2d(
-            out_channels,
-            out_channels,
-            (1, kw),
-            (1, sw),
-            pad_cols,
-            (1, dw),
-            groups=out_channels,
-            bias=bias,
-            **factory,
+            out_channels, out_channels, **columns, groups=out_channels, bias=bias, **factory
         )
 
     @classmethod
@@ -223,18 +229,13 @@ class FlattenedConv2d(Module):
     ) -> None:
         super().__init__()
         op = type(self).__name__
-        kh, kw = _pair(op, "kernel_size", kernel_size, 1)
-        sh, sw = _pair(op, "stride", stride, 1)
-        pad_rows, pad_cols = _axis_padding(op, padding)
+        rows, columns = _axis_steps(op, kernel_size, stride, padding)
         out_channels = positive_int(op, "out_channels", out_channels)
         factory = {"device": device, "dtype": dtype}
         self.channel = Conv2d(in_channels, out_channels, 1, bias=False, **factory)
-        self.vertical = Conv2d(
-            out_channels, out_channels, (kh, 1), (sh, 1), pad_rows, groups=out_channels, bias=False, **factory
-        )
-        self.horizontal = Conv2d(
-            out_channels, out_channels, (1, kw), (1, sw), pad_cols, groups=out_channels, bias=bias, **factory
-        )
+        depthwise = {"groups": out_channels, **factory}
+        self.vertical = Conv2d(out_channels, out_channels, **rows, bias=False, **depthwise)
+        self.horizontal = Conv2d(out_channels, out_channels, **columns, bias=bias, **depthwise)
 
     def full_kernel(self) -> np.ndarray:
         """The equivalent Conv2d weight, shape (C_out, C_in, kH, kW)."""
@@ -276,15 +277,10 @@ class DynamicConv2d(Module):
     ) -> None:
         super().__init__()
         op = type(self).__name__
-        self.in_channels = positive_int(op, "in_channels", in_channels)
-        self.out_channels = positive_int(op, "out_channels", out_channels)
-        self.groups = positive_int(op, "groups", groups)
+        self.in_channels, self.out_channels, self.groups = conv_channels(
+            op, in_channels, out_channels, groups
+        )
         self.num_kernels = positive_int(op, "num_kernels", num_kernels)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{op}: groups must divide in_channels and out_channels, but got groups={groups}, "
-                f"in_channels={in_channels}, out_channels={out_channels}"
-            )
         if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
             raise ValueError(
                 f"{op}: temperature must be a positive number, but got temperature={temperature!r}"
@@ -299,11 +295,7 @@ class DynamicConv2d(Module):
         self.temperature = float(temperature)
         dtype = factory_dtype(op, device, dtype)
         shape = (num_kernels, out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty((num_kernels, out_channels), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, shape, (num_kernels, out_channels), bias, dtype)
         self.attention = Linear(in_channels, num_kernels, dtype=dtype)
         self.reset_parameters()
 
@@ -340,16 +332,7 @@ class DynamicConv2d(Module):
         return y if spec.batched else y.squeeze(0)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s + f", num_kernels={self.num_kernels}, temperature={self.temperature}"
+        return conv_extra_repr(self, 2) + f", num_kernels={self.num_kernels}, temperature={self.temperature}"
 
 
 class ChannelShuffle(Module):
