@@ -193,7 +193,9 @@ def test_rmsprop_centered_with_momentum_buffers_have_parameter_shape():
     }
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"])
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop", "LBFGS"]
+)
 def test_constructor_signatures_and_defaults_match_torch(name):
     import inspect
 
@@ -202,3 +204,54 @@ def test_constructor_signatures_and_defaults_match_torch(name):
     assert [(k, v.default, v.kind) for k, v in ours.items()] == [
         (k, v.default, v.kind) for k, v in theirs.items()
     ]
+
+
+def _lbfgs_run(lib, options, steps=4):
+    """L-BFGS with a closure on the MLP regression: losses after each step and final parameters."""
+    rng = np.random.default_rng(5)
+    init = [rng.normal(scale=0.5, size=s) for s in SHAPES]
+    x, y = rng.normal(size=(16, 5)), rng.normal(size=(16, 3))
+    wrap = cf.tensor if lib == "cf" else to_torch
+    params = [wrap(a, requires_grad=True) for a in init]
+    optimizer = (cf.optim if lib == "cf" else torch.optim).LBFGS(params, **options)
+    xs, ys = wrap(x), wrap(y)
+
+    def closure():
+        optimizer.zero_grad()
+        w1, b1, w2, b2 = params
+        pred = (xs @ w1 + b1).relu() @ w2 + b2
+        loss = ((pred - ys) * (pred - ys)).mean()
+        loss.backward()
+        return loss
+
+    losses = [optimizer.step(closure).item() for _ in range(steps)]
+    return np.array(losses), [p.detach().numpy().copy() for p in params], optimizer
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"lr": 0.5, "max_iter": 5}, {"history_size": 3, "max_iter": 10}, {"max_iter": 7, "max_eval": 5}],
+    ids=str,
+)
+def test_lbfgs_with_a_closure_matches_torch(options):
+    cf_losses, cf_params, ours = _lbfgs_run("cf", options)
+    torch_losses, torch_params, theirs = _lbfgs_run("torch", options)
+    assert_close(cf_losses, torch_losses, rtol=1e-7)
+    for a, b in zip(cf_params, torch_params):
+        assert_close(a, b, rtol=1e-7)
+    ours_state = ours.state[next(iter(ours.state))]
+    theirs_state = theirs.state[next(iter(theirs.state))]
+    assert (
+        ours_state["func_evals"] == theirs_state["func_evals"]
+        and ours_state["n_iter"] == theirs_state["n_iter"]
+    )
+
+
+def test_lbfgs_refuses_what_it_does_not_provide():
+    p = cf.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="strong_wolfe"):
+        cf.optim.LBFGS([p], line_search_fn="strong_wolfe")
+    with pytest.raises(ValueError, match="parameter groups"):
+        cf.optim.LBFGS([{"params": [p]}, {"params": [cf.ones(1, requires_grad=True)]}])
+    with pytest.raises(ValueError, match="closure"):
+        cf.optim.LBFGS([p]).step()
