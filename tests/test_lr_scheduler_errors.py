@@ -186,3 +186,30 @@ def test_make_scheduler_still_anneals_to_zero():
         scheduler.step()
         lrs.append(scheduler.get_last_lr()[0])
     np.testing.assert_allclose(lrs, [0.1 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(5)], atol=1e-15)
+
+
+RESUME_WITHOUT_INITIAL_LR = [
+    pytest.param(factory, id=name)
+    for name, factory in [
+        ("step", lambda s, o: s.StepLR(o, 2, last_epoch=3)),
+        ("linear", lambda s, o: s.LinearLR(o, last_epoch=3)),
+        ("warm-restarts", lambda s, o: s.CosineAnnealingWarmRestarts(o, 2, last_epoch=3)),
+        ("cyclic", lambda s, o: s.CyclicLR(o, 0.01, 0.1, last_epoch=3)),
+        ("one-cycle", lambda s, o: s.OneCycleLR(o, 0.1, total_steps=10, last_epoch=3)),
+    ]
+]
+
+
+@pytest.mark.parametrize("factory", RESUME_WITHOUT_INITIAL_LR)
+@pytest.mark.parametrize("lib", ["cf", "torch"])
+def test_resuming_without_initial_lr_raises_keyerror_like_torch(factory, lib):
+    optimizer, _ = make_optimizer(lib, "sgd")
+    with pytest.raises(KeyError, match="initial_lr"):
+        factory(_lib(lib)[1], optimizer)
+
+
+def test_missing_initial_lr_is_also_a_valueerror_with_a_plain_message():
+    optimizer, _ = make_optimizer("cf", "sgd")
+    with pytest.raises(ValueError) as info:
+        cf_sched.StepLR(optimizer, 2, last_epoch=3)
+    assert str(info.value).startswith("StepLR: resuming with last_epoch=3 needs 'initial_lr'")

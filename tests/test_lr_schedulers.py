@@ -522,3 +522,37 @@ def test_warm_restarts_restart_at_base_lr_after_each_period():
         lrs.append(scheduler.get_last_lr()[0])
     restarts = [epoch for epoch, lr in enumerate(lrs) if math.isclose(lr, 0.1)]
     assert restarts == [0, 2, 6, 14]
+
+
+RESUME_CASES = [
+    pytest.param(factory, kind, id=name)
+    for name, factory, kind in [
+        ("multiplicative", lambda s, o, e: s.MultiplicativeLR(o, _decay, last_epoch=e), "sgd"),
+        ("linear", lambda s, o, e: s.LinearLR(o, 0.2, 0.9, total_iters=30, last_epoch=e), "sgd"),
+        ("polynomial", lambda s, o, e: s.PolynomialLR(o, total_iters=30, power=2.0, last_epoch=e), "sgd"),
+        ("warm-restarts", lambda s, o, e: s.CosineAnnealingWarmRestarts(o, 3, T_mult=2, last_epoch=e), "sgd"),
+        (
+            "cyclic",
+            lambda s, o, e: s.CyclicLR(o, 0.01, 0.1, step_size_up=4, mode="triangular2", last_epoch=e),
+            "adam",
+        ),
+        ("one-cycle", lambda s, o, e: s.OneCycleLR(o, [0.1, 0.05], total_steps=40, last_epoch=e), "sgd"),
+    ]
+]
+
+
+@pytest.mark.parametrize(("factory", "kind"), RESUME_CASES)
+def test_resuming_with_last_epoch_matches_torch(factory, kind):
+    """Torch's resume recipe: a new optimizer loads the saved state, then the scheduler is built
+    with ``last_epoch``; the steps after it (quirks included) equal torch's."""
+
+    def resumed(lib):
+        optimizer, params, scheduler = build(lib, lambda s, o: factory(s, o, -1), kind)
+        advance(lib, optimizer, params, scheduler, 15)
+        saved = optimizer.state_dict()
+        optimizer, params = make_optimizer(lib, kind)
+        optimizer.load_state_dict(saved)
+        scheduler = factory(_lib(lib)[1], optimizer, 15)
+        return [observe(optimizer, scheduler)] + advance(lib, optimizer, params, scheduler, 20, start=15)
+
+    assert_rows_equal(resumed("cf"), resumed("torch"))

@@ -50,6 +50,15 @@ def per_group(owner: str, name: str, optimizer: Optimizer, value) -> list:
     return [value] * n_groups
 
 
+class MissingInitialLR(KeyError, ValueError):
+    """Resuming (``last_epoch >= 0``) without ``initial_lr`` in a param group. A KeyError as in
+    torch (scripts catch that) and a ValueError by our error grammar; it prints its message
+    plainly, not quoted as a KeyError does."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class LRScheduler:
     """Base class: keeps ``base_lrs``, ``last_epoch`` and the learning rates last set.
 
@@ -76,7 +85,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise ValueError(
+                    raise MissingInitialLR(
                         f"{owner}: resuming with last_epoch={last_epoch} needs 'initial_lr' in "
                         f"param_groups[{i}]; load the optimizer's state dict first"
                     )
