@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convforge as cf
 
@@ -278,3 +280,39 @@ def test_random_fills_of_integers_and_exponentials():
     exp = cf.empty(20000, dtype=cf.float64).exponential_(2.0)
     assert set(ints.tolist()) == {3, 4, 5, 6} and set(floats.tolist()) == {0.0, 1.0, 2.0, 3.0, 4.0}
     assert abs(exp.array.mean() - 0.5) < 0.02 and exp.array.min() >= 0
+
+
+@st.composite
+def _views(draw):
+    """A shape, a basic index of it (positive-step slices and ints) and a permutation of the view."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    index = []
+    for size in shape:
+        if draw(st.booleans()):
+            start = draw(st.integers(0, size - 1))
+            stop = draw(st.integers(start + 1, size))
+            index.append(slice(start, stop, draw(st.integers(1, 2))))
+        else:
+            index.append(draw(st.integers(-size, size - 1)))
+    kept = sum(isinstance(i, slice) for i in index)
+    order = draw(st.permutations(range(kept)))
+    return shape, tuple(index), tuple(order)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=_views(), seed=st.integers(0, 2**16))
+def test_writing_any_basic_view_in_place_matches_torch(case, seed):
+    shape, index, order = case
+    rng = np.random.default_rng(seed)
+    x_array, o_array = rng.standard_normal(shape), rng.standard_normal(shape)
+    results = []
+    for lib in (torch, cf):
+        leaf = lib.tensor(x_array, requires_grad=True)
+        other = lib.tensor(o_array, requires_grad=True)
+        x = leaf * 1
+        view = x[index].permute(*order) if order else x[index]
+        view.mul_(other[index].permute(*order) if order else other[index]).add_(1)
+        (x * lib.tensor(o_array)).sum().backward()
+        results.append([np.asarray(t.detach().numpy()) for t in (x, leaf.grad, other.grad)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

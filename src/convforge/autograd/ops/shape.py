@@ -48,7 +48,10 @@ class GetItem(Function):
 
     def forward(self, a, index):
         self.shape, self.index = a.shape, index
-        return a[index]
+        out = a[index]
+        if not isinstance(out, np.ndarray):  # all-int index: a 0-d view, not a scalar copy
+            out = a[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+        return out
 
     def backward(self, g):
         grad = np.zeros(self.shape, dtype=g.dtype)
