@@ -10,7 +10,9 @@ and bumps the version counter it shares with its views. Under grad mode:
   the gradient of the written cells through the operation and the rest past it.
 
 Operations whose backward reads the old values of the tensor work on a copy of them (as
-torch saves ``original_self``); the others (``_inplace_safe``) read nothing of it.
+torch saves ``original_self``); the others (listed in ``_SAFE_ALL``) read nothing of it and
+run on the tensor itself. A view's cells are found in its base by their byte addresses, so
+any basic view (slices, ints, permutations, reshapes that do not copy) can be written.
 """
 
 from __future__ import annotations

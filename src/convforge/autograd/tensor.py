@@ -4,8 +4,9 @@ The ndarray is ``t.array`` (no copy; assigning replaces it). ``t.data`` is, as i
 Tensor sharing that memory, detached from the graph. Operations are recorded as
 :class:`~convforge.autograd.function.Function` nodes by ``Function.apply``; ``backward``
 (:mod:`~convforge.autograd.engine`) walks them. The methods live in mixins by theme:
-arithmetic and math (:mod:`.tensor_math`), shape (:mod:`.tensor_shape`) and in-place
-operations with torch's version-counter rules (:mod:`.inplace`).
+arithmetic, comparisons and reductions (:mod:`.tensor_math`), rounding, sorting and
+selection (:mod:`.tensor_more`), shape (:mod:`.tensor_shape`) and in-place operations with
+torch's version-counter rules (:mod:`.inplace`).
 """
 
 from __future__ import annotations
