@@ -35,13 +35,34 @@ def _set_momentum(group: dict[str, Any], momentum: float, use_beta1: bool) -> No
 
 
 def _init_momentum_bounds(
-    optimizer: Optimizer, base_momentums: list, max_momentums: list, use_beta1: bool
+    optimizer: Optimizer, *, base_momentums: list, max_momentums: list, use_beta1: bool
 ) -> None:
     """A new schedule starts at ``max_momentum``; both bounds are kept in each group, as torch does."""
     for group, base_momentum, max_momentum in zip(optimizer.param_groups, base_momentums, max_momentums):
         _set_momentum(group, max_momentum, use_beta1)
         group["max_momentum"] = max_momentum
         group["base_momentum"] = base_momentum
+
+
+def _check_cycle_options(*, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode) -> None:
+    """CyclicLR's shape of a cycle and its scale policy (torch checks only ``mode``)."""
+    owner = "CyclicLR"
+    check_number(owner, "step_size_up", step_size_up, low=None)
+    if not step_size_up > 0:
+        raise ValueError(f"{owner}: step_size_up must be > 0, but got step_size_up={step_size_up!r}")
+    check_number(owner, "step_size_down", step_size_down)
+    if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+        raise ValueError(
+            f"{owner}: mode must be 'triangular', 'triangular2' or 'exp_range' when scale_fn is "
+            f"None, but got mode={mode!r}"
+        )
+    if scale_fn is not None and not callable(scale_fn):
+        raise TypeError(f"{owner}: scale_fn must be callable or None, but got scale_fn={scale_fn!r}")
+    if scale_mode not in ("cycle", "iterations"):
+        raise ValueError(
+            f"{owner}: scale_mode must be 'cycle' or 'iterations', but got scale_mode={scale_mode!r}"
+        )
+    check_number(owner, "gamma", gamma, low=None)
 
 
 class CyclicLR(LRScheduler):
@@ -100,23 +121,15 @@ class CyclicLR(LRScheduler):
         check_optimizer(owner, optimizer)
         base_lrs = per_group(owner, "base_lr", optimizer, base_lr)
         self.max_lrs = per_group(owner, "max_lr", optimizer, max_lr)
-        check_number(owner, "step_size_up", step_size_up, low=None)
-        if not step_size_up > 0:
-            raise ValueError(f"{owner}: step_size_up must be > 0, but got step_size_up={step_size_up!r}")
         step_size_down = step_size_up if step_size_down is None else step_size_down
-        check_number(owner, "step_size_down", step_size_down)
-        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(
-                f"{owner}: mode must be 'triangular', 'triangular2' or 'exp_range' when scale_fn is "
-                f"None, but got mode={mode!r}"
-            )
-        if scale_fn is not None and not callable(scale_fn):
-            raise TypeError(f"{owner}: scale_fn must be callable or None, but got scale_fn={scale_fn!r}")
-        if scale_mode not in ("cycle", "iterations"):
-            raise ValueError(
-                f"{owner}: scale_mode must be 'cycle' or 'iterations', but got scale_mode={scale_mode!r}"
-            )
-        check_number(owner, "gamma", gamma, low=None)
+        _check_cycle_options(
+            step_size_up=step_size_up,
+            step_size_down=step_size_down,
+            mode=mode,
+            gamma=gamma,
+            scale_fn=scale_fn,
+            scale_mode=scale_mode,
+        )
         self.optimizer = optimizer
         if last_epoch == -1:
             for group, lr in zip(optimizer.param_groups, base_lrs):
@@ -134,7 +147,12 @@ class CyclicLR(LRScheduler):
             self.base_momentums = per_group(owner, "base_momentum", optimizer, base_momentum)
             self.max_momentums = per_group(owner, "max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                _init_momentum_bounds(optimizer, self.base_momentums, self.max_momentums, self.use_beta1)
+                _init_momentum_bounds(
+                    optimizer,
+                    base_momentums=self.base_momentums,
+                    max_momentums=self.max_momentums,
+                    use_beta1=self.use_beta1,
+                )
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -201,37 +219,25 @@ def _annealing_linear(start: float, end: float, pct: float) -> float:
     return (end - start) * pct + start
 
 
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+
+
 def _one_cycle_phases(total_steps: int, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:
     """torch's phase table: each phase ends at ``end_step`` and anneals between two group keys."""
     warmup_end = float(pct_start * total_steps) - 1
+    last = total_steps - 1
     if three_phase:
-        return [
-            _phase(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-            _phase(
-                float(2 * pct_start * total_steps) - 2,
-                "max_lr",
-                "initial_lr",
-                "base_momentum",
-                "max_momentum",
-            ),
-            _phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+        rows = [  # end_step, start_lr, end_lr, start_momentum, end_momentum
+            (warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+            (last, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
         ]
-    return [
-        _phase(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-        _phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
-    ]
-
-
-def _phase(
-    end_step: float, start_lr: str, end_lr: str, start_momentum: str, end_momentum: str
-) -> dict[str, Any]:
-    return {
-        "end_step": end_step,
-        "start_lr": start_lr,
-        "end_lr": end_lr,
-        "start_momentum": start_momentum,
-        "end_momentum": end_momentum,
-    }
+    else:
+        rows = [
+            (warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (last, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+        ]
+    return [dict(zip(_PHASE_KEYS, row, strict=True)) for row in rows]
 
 
 def _check_phase_lengths(phases: list[dict[str, Any]], total_steps: int, pct_start: float) -> None:
@@ -340,7 +346,12 @@ class OneCycleLR(LRScheduler):
             max_momentums = per_group(owner, "max_momentum", optimizer, max_momentum)
             base_momentums = per_group(owner, "base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                _init_momentum_bounds(optimizer, base_momentums, max_momentums, self.use_beta1)
+                _init_momentum_bounds(
+                    optimizer,
+                    base_momentums=base_momentums,
+                    max_momentums=max_momentums,
+                    use_beta1=self.use_beta1,
+                )
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
