@@ -67,6 +67,12 @@ CASES = [
     ("Rprop", {}),
     ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.2)}),
     ("Rprop", {"lr": 0.02, "maximize": True}),
+    ("ASGD", {}),
+    (
+        "ASGD",
+        {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 5, "weight_decay": 0.1},
+    ),  # averaging from step 6
+    ("ASGD", {"lr": 0.05, "t0": 3, "maximize": True}),
 ]
 
 
@@ -102,6 +108,7 @@ def test_per_group_options_match_torch(name, defaults, group):
         ("NAdam", {}),
         ("RAdam", {"betas": (0.5, 0.9)}),
         ("Rprop", {}),
+        ("ASGD", {"t0": 3}),
     ],
 )
 def test_state_dict_has_torchs_keys_and_defaults(name, options):
@@ -124,7 +131,9 @@ def test_adagrad_state_exists_before_the_first_step_as_torch():
     assert_close(ours.state_dict()["state"][0]["sum"], theirs.state_dict()["state"][0]["sum"].numpy())
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop"])
+@pytest.mark.parametrize(
+    "name", ["Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"]
+)
 def test_torch_state_dict_loads_and_continues_identically(name):
     """Three torch steps, then its state dict loaded here: two more steps give torch's parameters."""
     q = torch.ones(3, dtype=torch.float64, requires_grad=True)

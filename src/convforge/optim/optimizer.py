@@ -260,7 +260,7 @@ class Optimizer:
 
 def _cast_buffer(owner: str, key, name: str, value, param: Tensor):
     """A copy of one saved buffer, as an ndarray of the parameter's dtype (``step``: a float)."""
-    if name == "step" or (name == "mu_product" and np.ndim(to_array(value)) == 0):
+    if name == "step" or (name in ("mu_product", "eta", "mu") and np.ndim(to_array(value)) == 0):
         return float(to_array(value))  # scalars of the schedule (torch keeps 0-d tensors)
     if not (isinstance(value, np.ndarray) or hasattr(value, "detach") or isinstance(value, Tensor)):
         return copy.deepcopy(value)

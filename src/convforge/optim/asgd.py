@@ -1,0 +1,97 @@
+"""Averaged SGD (Polyak & Juditsky, 1992) with torch's decaying step and state names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, check_number, check_unsupported_flags
+
+
+class ASGD(Optimizer):
+    r"""ASGD, with torch's update rule and state names.
+
+    For each parameter :math:`\theta` with gradient :math:`g` (negated if ``maximize``), at
+    step :math:`t`, with ``eta`` and ``mu`` the values the previous step left (``lr`` and 1)::
+
+        g = g + weight_decay * theta                       if weight_decay != 0
+        theta = theta * (1 - lambd * eta) - eta * g
+        ax = ax + mu * (theta - ax)                        state "ax", the running average
+        eta = lr / (1 + lambd * lr * t)**alpha             state "eta"
+        mu = 1 / max(1, t - t0)                            state "mu" (averaging starts after t0)
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+        Parameters to optimize or parameter groups.
+    lr, lambd, alpha, t0, weight_decay : float
+        As above (``lr``, ``weight_decay`` >= 0).
+    foreach, capturable, differentiable
+        torch's execution options: ``foreach`` is accepted, the others refused when True.
+    maximize : bool
+        Maximize the objective instead of minimizing it.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "lambd": lambd,
+            "alpha": alpha,
+            "t0": t0,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_number("ASGD", "lr", group["lr"])
+        check_number("ASGD", "weight_decay", group["weight_decay"])
+        for name in ("lambd", "alpha", "t0"):
+            check_number("ASGD", name, group[name], low=None)
+        check_unsupported_flags("ASGD", group)
+
+    def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        theta = param.array
+        if not state:
+            state["step"] = 0.0
+            state["eta"] = _scalar(group["lr"])
+            state["mu"] = 1.0
+            state["ax"] = np.zeros_like(theta)
+        lr, lambd = group["lr"], group["lambd"]
+        if group["maximize"]:
+            grad = -grad
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * theta
+        eta = state["eta"]
+        theta *= 1 - lambd * eta
+        theta -= eta * grad
+        if state["mu"] != 1:
+            state["ax"] += (theta - state["ax"]) * state["mu"]
+        else:
+            state["ax"][...] = theta
+        state["eta"] = _scalar(lr / ((1 + lambd * lr * state["step"]) ** group["alpha"]))
+        state["mu"] = _scalar(1 / max(1, state["step"] - group["t0"]))
+
+
+def _scalar(value: float) -> float:
+    """torch keeps ``eta`` and ``mu`` as float32 scalar tensors: the same rounding here."""
+    return float(np.float32(value))
