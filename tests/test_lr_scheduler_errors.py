@@ -121,8 +121,9 @@ def test_momentum_cycling_needs_momentum_or_betas(lib, name):
 
 CF_ONLY_ERRORS = [  # torch accepts these and fails later (ZeroDivisionError) or never; ours name the argument
     (lambda o: cf_sched.ConstantLR(o, total_iters=0), "total_iters must be a positive int"),
-    (lambda o: cf_sched.LinearLR(o, total_iters=0), "total_iters must be a positive int"),
-    (lambda o: cf_sched.PolynomialLR(o, total_iters=2.5), "total_iters must be a positive int"),
+    (lambda o: cf_sched.ConstantLR(o, total_iters=4.5), "total_iters must be a positive int"),
+    (lambda o: cf_sched.LinearLR(o, total_iters=0), "total_iters must be a positive number"),
+    (lambda o: cf_sched.PolynomialLR(o, total_iters=-2.5), "total_iters must be a positive number"),
     (lambda o: cf_sched.PolynomialLR(o, power=-1), "power must be >= 0"),
     (lambda o: cf_sched.CyclicLR(o, 0.01, 0.1, step_size_up=0), "step_size_up must be > 0"),
     (lambda o: cf_sched.CyclicLR(o, 0.01, 0.1, step_size_down=-2), "step_size_down must be >= 0"),

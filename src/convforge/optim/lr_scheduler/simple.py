@@ -20,6 +20,15 @@ from .base import LRScheduler, check_positive_int
 LrLambda = Callable[[int], float]
 
 
+def _check_total_iters(owner: str, total_iters, integral: bool) -> None:
+    """A positive number of epochs; torch also runs with a float (``integral=False``), and for
+    ConstantLR with an integral one only (its factor is lifted when ``epoch == total_iters``)."""
+    check_number(owner, "total_iters", total_iters, low=None)
+    if not total_iters > 0 or (integral and total_iters != int(total_iters)):
+        kind = "a positive int" if integral else "a positive number"
+        raise ValueError(f"{owner}: total_iters must be {kind}, but got total_iters={total_iters!r}")
+
+
 def _lambdas_per_group(owner: str, optimizer: Optimizer, lr_lambda) -> list[LrLambda]:
     """One function per param group: a list as given (length checked), else the one repeated."""
     n_groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 1
@@ -177,7 +186,7 @@ class ConstantLR(LRScheduler):
     factor : float
         In [0, 1]; default 1/3.
     total_iters : int
-        Positive; the epoch at which the factor is lifted. Default 5.
+        Positive (an integral float too); the epoch at which the factor is lifted. Default 5.
     last_epoch : int
         See :class:`LRScheduler`.
     """
@@ -188,7 +197,7 @@ class ConstantLR(LRScheduler):
         check_number("ConstantLR", "factor", factor, low=0.0)
         if factor > 1.0:
             raise ValueError(f"ConstantLR: factor must be between 0 and 1, but got factor={factor!r}")
-        check_positive_int("ConstantLR", "total_iters", total_iters)
+        _check_total_iters("ConstantLR", total_iters, integral=True)
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -221,7 +230,7 @@ class LinearLR(LRScheduler):
         In (0, 1]; default 1/3.
     end_factor : float
         In [0, 1]; default 1.
-    total_iters : int
+    total_iters : int or float
         Positive; default 5.
     last_epoch : int
         See :class:`LRScheduler`.
@@ -243,7 +252,7 @@ class LinearLR(LRScheduler):
             )
         if end_factor > 1:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], but got end_factor={end_factor!r}")
-        check_positive_int("LinearLR", "total_iters", total_iters)
+        _check_total_iters("LinearLR", total_iters, integral=False)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -291,7 +300,7 @@ class PolynomialLR(LRScheduler):
     ----------
     optimizer : Optimizer
         The optimizer.
-    total_iters : int
+    total_iters : int or float
         Positive; default 5.
     power : float
         Non-negative; default 1 (linear decay).
@@ -302,7 +311,7 @@ class PolynomialLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
     ) -> None:
-        check_positive_int("PolynomialLR", "total_iters", total_iters)
+        _check_total_iters("PolynomialLR", total_iters, integral=False)
         check_number("PolynomialLR", "power", power)
         self.total_iters = total_iters
         self.power = power
