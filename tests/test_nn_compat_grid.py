@@ -53,6 +53,36 @@ def test_grid_sample_matches_torch_with_gradients(rng, mode, padding_mode, align
     assert_close(gc.grad.detach().numpy(), gt.grad.detach().numpy())
 
 
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_volumetric_grid_sample_matches_torch_with_gradients(rng, mode, padding_mode, align_corners):
+    x, grid = rng.normal(size=(2, 2, 3, 4, 5)), rng.uniform(-1.4, 1.4, size=(2, 2, 3, 4, 3))
+    xc, gc = cf.tensor(x, requires_grad=True), cf.tensor(grid, requires_grad=True)
+    xt, gt = to_torch(x, requires_grad=True), to_torch(grid, requires_grad=True)
+    yc = CF.grid_sample(xc, gc, mode, padding_mode, align_corners)
+    yt = TF.grid_sample(xt, gt, mode, padding_mode, align_corners)
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
+    g = rng.normal(size=yt.shape)
+    yc.backward(cf.tensor(g))
+    yt.backward(to_torch(g))
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy())
+    assert_close(gc.grad.detach().numpy(), gt.grad.detach().numpy())
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_volumetric_affine_grid_matches_torch(rng, align_corners):
+    theta = rng.normal(scale=0.5, size=(2, 3, 4))
+    tc, tt = cf.tensor(theta, requires_grad=True), to_torch(theta, requires_grad=True)
+    gc = CF.affine_grid(tc, (2, 1, 3, 4, 5), align_corners)
+    gt = TF.affine_grid(tt, (2, 1, 3, 4, 5), align_corners)
+    assert_close(gc.detach().numpy(), gt.detach().numpy())
+    g = rng.normal(size=gt.shape)
+    gc.backward(cf.tensor(g))
+    gt.backward(to_torch(g))
+    assert_close(tc.grad.detach().numpy(), tt.grad.detach().numpy())
+
+
 def test_spatial_transformer_step_matches_torch(rng):
     """The tutorial's stn(): affine_grid from a predicted theta, then grid_sample; d loss / d theta."""
     x = rng.normal(size=(3, 1, 8, 8)).astype(np.float32)
@@ -91,7 +121,8 @@ def test_missing_align_corners_warns_as_torch():
     ("call", "match"),
     [
         (lambda: CF.affine_grid(cf.zeros(1, 2, 3), (2, 1, 4, 4), False), "theta"),
-        (lambda: CF.affine_grid(cf.zeros(1, 3, 4), (1, 1, 2, 4, 4), False), "2-D"),
+        (lambda: CF.affine_grid(cf.zeros(1, 3, 4), (1, 1, 2, 2, 4, 4), False), "size"),
+        (lambda: CF.affine_grid(cf.zeros(1, 2, 3), (1, 1, 2, 4, 4), False), "theta"),
         (lambda: CF.grid_sample(cf.zeros(1, 1, 4, 4), cf.zeros(1, 2, 2, 3), align_corners=False), "grid"),
         (
             lambda: CF.grid_sample(cf.zeros(1, 1, 4, 4), cf.zeros(1, 2, 2, 2), "linear", align_corners=False),

@@ -1,5 +1,5 @@
 """Spatial transformers: ``affine_grid`` (the sampling points of an affine map) and
-``grid_sample`` (the input read at those points), as torch's 2-D forms."""
+``grid_sample`` (the input read at those points), as torch's, in 2-D and 3-D."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .. import spec as sp
-from ..autograd.ops.grid import GridSample2d
+from ..autograd.ops.grid import GridSample
 from ..autograd.tensor import Tensor
 from ._common import _float_tensor
 
@@ -36,37 +36,39 @@ def _base_coords(size: int, align_corners: bool, dtype) -> np.ndarray:
 
 
 def affine_grid(theta, size, align_corners: bool | None = None) -> Tensor:
-    """The points ``theta @ (x, y, 1)`` for every output pixel's normalized centre (x, y).
+    """The points ``theta @ (x, y[, z], 1)`` for every output pixel's normalized centre.
 
-    Differentiable in ``theta``. Shape: theta (N, 2, 3), size (N, C, H, W) -> grid (N, H, W, 2).
+    Differentiable in ``theta``. Shape: theta (N, 2, 3) with size (N, C, H, W) -> grid
+    (N, H, W, 2); theta (N, 3, 4) with size (N, C, D, H, W) -> grid (N, D, H, W, 3).
     """
     op = "affine_grid"
     t = _float_tensor(op, "theta", theta)
     aligned = _align(align_corners)
     if not isinstance(size, (tuple, list)) or not all(sp._is_int(s) for s in size):
         raise TypeError(f"{op}: size must be a sequence of ints (N, C, H, W), but got size={size!r}")
-    if len(size) != 4:
-        raise ValueError(f"{op}: only 2-D sizes (N, C, H, W) are provided, but got size={list(size)}")
-    n, _, h, w = (int(s) for s in size)
-    if t.shape != (n, 2, 3):
+    if len(size) not in (4, 5):
+        raise ValueError(f"{op}: size must be (N, C, H, W) or (N, C, D, H, W), but got size={list(size)}")
+    n, spatial = int(size[0]), [int(s) for s in size[2:]]
+    k = len(spatial)
+    if t.shape != (n, k, k + 1):
         raise ValueError(
-            f"{op}: expected theta of shape ({n}, 2, 3) for size {list(size)}, but got {t.shape}"
+            f"{op}: expected theta of shape ({n}, {k}, {k + 1}) for size {list(size)}, but got {t.shape}"
         )
     if min(size) <= 0:
         raise ValueError(f"{op}: size must be positive, but got size={list(size)}")
-    if aligned and min(h, w) == 1:
+    if aligned and min(spatial) == 1:
         warnings.warn(
             "affine_grid: with align_corners=True a unit-size grid axis is the point 0 (as torch since "
             "1.3.0), which is not an intended use of affine_grid",
             UserWarning,
             stacklevel=2,
         )
-    xs, ys = _base_coords(w, aligned, t.dtype), _base_coords(h, aligned, t.dtype)
-    base = np.stack(
-        np.broadcast_arrays(xs[None, :], ys[:, None], np.ones((1, 1), t.dtype)), axis=-1
-    )  # (H, W, 3)
-    flat = Tensor(base.reshape(1, h * w, 3))
-    return (flat @ t.permute(0, 2, 1)).reshape(n, h, w, 2)  # (N, H*W, 3) @ (N, 3, 2)
+    # coordinates fastest axis first: x over the last spatial axis, then y, then z
+    axes = [_base_coords(s, aligned, t.dtype) for s in reversed(spatial)]
+    mesh = np.meshgrid(*[axes[j] for j in reversed(range(k))], indexing="ij")  # each of shape spatial
+    base = np.stack([*reversed(mesh), np.ones(spatial, t.dtype)], axis=-1)  # (*spatial, k + 1)
+    flat = Tensor(base.reshape(1, -1, k + 1))
+    return (flat @ t.permute(0, 2, 1)).reshape(n, *spatial, k)  # (N, P, k+1) @ (N, k+1, k)
 
 
 def grid_sample(
@@ -77,7 +79,8 @@ def grid_sample(
     ``mode`` 'bilinear' or 'nearest' (ties to even, as torch); ``padding_mode`` 'zeros',
     'border' or 'reflection'. Differentiable in the input and, for bilinear, in the grid.
 
-    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
+    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo); input (N, C, D, H, W),
+    grid (N, Do, Ho, Wo, 3) -> (N, C, Do, Ho, Wo) ('bilinear' is then trilinear, as torch).
     """
     op = "grid_sample"
     x, g = _float_tensor(op, "input", input), _float_tensor(op, "grid", grid)
@@ -85,18 +88,21 @@ def grid_sample(
         raise ValueError(f"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', but got mode={mode!r}")
     if mode == "bicubic":
         raise ValueError(f"{op}: mode='bicubic' is not provided by convforge; use 'bilinear' or 'nearest'")
+    if x.ndim not in (4, 5):
+        raise ValueError(
+            f"{op}: input must be (N, C, H, W) or (N, C, D, H, W), but got input of shape {x.shape}"
+        )
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(
             f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', but got padding_mode={padding_mode!r}"
         )
     aligned = _align(align_corners)
-    if x.ndim != 4:
-        raise ValueError(f"{op}: only 4-D input (N, C, H, W) is provided, but got input of shape {x.shape}")
-    if g.ndim != 4 or g.shape[-1] != 2 or g.shape[0] != x.shape[0]:
+    k = x.ndim - 2
+    if g.ndim != x.ndim or g.shape[-1] != k or g.shape[0] != x.shape[0]:
         raise ValueError(
-            f"{op}: grid must have shape ({x.shape[0]}, H_out, W_out, 2) for input of shape {x.shape}, "
+            f"{op}: grid must have shape ({x.shape[0]}, *out, {k}) for input of shape {x.shape}, "
             f"but got grid of shape {g.shape}"
         )
     if g.dtype != x.dtype:
         raise TypeError(f"{op}: input and grid must have the same dtype, but got {x.dtype} and {g.dtype}")
-    return GridSample2d.apply(x, g, mode, padding_mode, aligned)
+    return GridSample.apply(x, g, mode, padding_mode, aligned)

@@ -2,7 +2,8 @@
 
 For input (N, C, H, W) and a grid (N, Ho, Wo, 2) of normalized points (x, y) in [-1, 1]
 (x along W), each output pixel is the input read at that point: bilinearly from the four
-neighbours, or from the nearest pixel. The point is first mapped to pixel coordinates
+neighbours, or from the nearest pixel (and trilinearly from eight for (N, C, D, H, W)
+input and a (N, Do, Ho, Wo, 3) grid of (x, y, z)). The point is first mapped to pixel coordinates
 (``align_corners``: -1 and 1 are the centres of the corner pixels, or their outer edges)
 and then, for ``padding_mode`` 'border' or 'reflection', clipped or reflected into the
 image; 'zeros' reads 0 outside it. The gradient flows to the input (scatter of the
@@ -11,6 +12,8 @@ the derivative of the coordinate map).
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -54,60 +57,85 @@ def _source(coord, size: int, padding_mode: str, align_corners: bool) -> tuple[n
     return pixel, slope
 
 
-class GridSample2d(Function):
-    """``out[n, c, i, j] = input[n, c]`` read at ``grid[n, i, j]`` (see the module docstring)."""
+class GridSample(Function):
+    """``out[n, c, *o] = input[n, c]`` read at ``grid[n, *o]`` for 2 or 3 spatial axes.
+
+    The grid's last axis lists the coordinates fastest axis first (x along W, y along H, z
+    along D). Linear interpolation multiplies one 1-D weight per axis over the 2^k corners
+    of the cell around the point.
+    """
 
     def forward(self, x, grid, mode, padding_mode, align_corners):
-        n, c, h, w = x.shape
-        ix, self.dx = _source(grid[..., 0].astype(np.float64), w, padding_mode, align_corners)
-        iy, self.dy = _source(grid[..., 1].astype(np.float64), h, padding_mode, align_corners)
+        n, c, *spatial = x.shape
+        k = len(spatial)
         self.mode, self.x_shape, self.grid_dtype = mode, x.shape, grid.dtype
+        coords, self.slopes = [], []
+        for axis in range(k):  # axis 0 = D (or H), grid component k-1-axis
+            pixel, slope = _source(
+                grid[..., k - 1 - axis].astype(np.float64), spatial[axis], padding_mode, align_corners
+            )
+            coords.append(pixel)
+            self.slopes.append(slope)
         if mode == "nearest":
-            taps = [(np.rint(iy).astype(np.int64), np.rint(ix).astype(np.int64), np.ones_like(ix))]
+            corners = [([np.rint(p).astype(np.int64) for p in coords], np.ones_like(coords[0]))]
         else:
-            x0, y0 = np.floor(ix).astype(np.int64), np.floor(iy).astype(np.int64)
-            tx, ty = ix - x0, iy - y0
-            taps = [(y0, x0, (1 - ty) * (1 - tx)), (y0, x0 + 1, (1 - ty) * tx),
-                    (y0 + 1, x0, ty * (1 - tx)), (y0 + 1, x0 + 1, ty * tx)]  # fmt: skip
-            self.tx, self.ty = tx, ty
-        batch = np.arange(n)[:, None, None]
-        self.taps = []
-        out = np.zeros((n, c, *grid.shape[1:3]), dtype=np.float64)
-        for yy, xx, weight in taps:
-            valid = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-            yc, xc = np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)
+            base = [np.floor(p).astype(np.int64) for p in coords]
+            self.fractions = [p - b for p, b in zip(coords, base)]
+            corners = []
+            for offsets in itertools.product((0, 1), repeat=k):
+                weight = np.ones_like(coords[0])
+                for t, o in zip(self.fractions, offsets):
+                    weight = weight * (t if o else 1 - t)
+                corners.append(([b + o for b, o in zip(base, offsets)], weight))
+            self.offsets = list(itertools.product((0, 1), repeat=k))
+        self.batch = np.arange(n).reshape(n, *([1] * k))
+        self.taps, out = [], np.zeros((n, c, *grid.shape[1:-1]), dtype=np.float64)
+        for index, weight in corners:
+            valid = np.ones(weight.shape, dtype=bool)
+            for i, size in zip(index, spatial):
+                valid &= (i >= 0) & (i < size)
+            clipped = tuple(np.clip(i, 0, size - 1) for i, size in zip(index, spatial))
             weight = weight * valid
-            out += x[batch, :, yc, xc].transpose(0, 3, 1, 2) * weight[:, None]  # (N, C, Ho, Wo)
-            self.taps.append((yc, xc, weight))
+            out += np.moveaxis(x[(self.batch, slice(None), *clipped)], -1, 1) * weight[:, None]
+            self.taps.append((clipped, weight))
         if self.needs_input_grad[1] and mode == "bilinear":
             self.save_for_backward(x)
         return out.astype(x.dtype, copy=False)
 
     def backward(self, g):
-        n = g.shape[0]
-        batch = np.arange(n)[:, None, None]
         gx = ggrid = None
         if self.needs_input_grad[0]:
             gx = np.zeros(self.x_shape, dtype=np.float64)
-            moved = np.moveaxis(gx, 1, -1)  # (N, H, W, C) view: one C-vector per pixel
-            for yc, xc, weight in self.taps:
-                np.add.at(moved, (batch, yc, xc), (g * weight[:, None]).transpose(0, 2, 3, 1))
+            moved = np.moveaxis(gx, 1, -1)  # (N, *spatial, C) view: one C-vector per pixel
+            for clipped, weight in self.taps:
+                np.add.at(moved, (self.batch, *clipped), np.moveaxis(g * weight[:, None], 1, -1))
             gx = gx.astype(g.dtype, copy=False)
-        if self.needs_input_grad[1] and self.mode == "bilinear":
-            ggrid = self._grid_grad(g, batch)
-        elif self.needs_input_grad[1]:
-            ggrid = np.zeros((*g.shape[:1], *g.shape[2:], 2), dtype=self.grid_dtype)
+        if self.needs_input_grad[1]:
+            ggrid = (
+                self._grid_grad(g)
+                if self.mode == "bilinear"
+                else np.zeros((*g.shape[:1], *g.shape[2:], len(self.slopes)))
+            )
+            ggrid = ggrid.astype(self.grid_dtype, copy=False)
         return gx, ggrid, None, None, None
 
-    def _grid_grad(self, g: np.ndarray, batch: np.ndarray) -> np.ndarray:
-        """d out / d(ix, iy) from the four corners, summed over channels, times d(i)/d(grid)."""
+    def _grid_grad(self, g: np.ndarray) -> np.ndarray:
+        """d out / d coordinate of each axis: the corners' values times the derivative of their
+        weight (+-1 along that axis times the other axes' weights), summed over channels, times
+        the derivative of the coordinate map."""
         (x,) = self.saved
-        v = [
-            x[batch, :, yc, xc].transpose(0, 3, 1, 2) * (weight != 0)[:, None] for yc, xc, weight in self.taps
-        ]
-        v00, v01, v10, v11 = v  # (N, C, Ho, Wo): (y0, x0), (y0, x1), (y1, x0), (y1, x1)
-        tx, ty = self.tx[:, None], self.ty[:, None]
-        d_ix = ((v01 - v00) * (1 - ty) + (v11 - v10) * ty) * g
-        d_iy = ((v10 - v00) * (1 - tx) + (v11 - v01) * tx) * g
-        grid_grad = np.stack([d_ix.sum(axis=1) * self.dx, d_iy.sum(axis=1) * self.dy], axis=-1)
-        return grid_grad.astype(self.grid_dtype, copy=False)
+        k = len(self.slopes)
+        per_axis = [np.zeros(g.shape, dtype=np.float64) for _ in range(k)]
+        for (clipped, weight), offsets in zip(self.taps, self.offsets):
+            value = np.moveaxis(x[(self.batch, slice(None), *clipped)], -1, 1) * (weight != 0)[:, None]
+            for axis in range(k):
+                others = np.ones_like(self.fractions[0])
+                for j, (t, o) in enumerate(zip(self.fractions, offsets)):
+                    if j != axis:
+                        others = others * (t if o else 1 - t)
+                sign = 1.0 if offsets[axis] else -1.0
+                per_axis[axis] += value * (sign * others)[:, None]
+        # grid component j is axis k-1-j (x first)
+        return np.stack(
+            [(per_axis[k - 1 - j] * g).sum(axis=1) * self.slopes[k - 1 - j] for j in range(k)], axis=-1
+        )
