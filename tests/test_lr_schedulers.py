@@ -454,7 +454,7 @@ def test_torchs_state_dict_continues_torchs_schedule(factory, kind, steps):
     assert_rows_equal(resumed, expected)
 
 
-def test_lambda_state_dict_keeps_a_callable_objects_state_like_torch():
+def test_state_dict_keeps_a_callable_objects_dict_but_not_a_function():
     scale = ScaleByCycle(0.9)
     optimizer, _ = make_optimizer("cf", "sgd")
     state = cf_sched.CyclicLR(optimizer, 0.01, 0.1, step_size_up=3, scale_fn=scale).state_dict()
