@@ -106,10 +106,7 @@ def conv_output_shape(
     if not sp._is_int(c_out) or c_out < 1:
         raise ValueError(f"{op}: out_channels must be a positive int, but got out_channels={out_channels!r}")
     kernel = sp.ntuple(kernel_size, n, "kernel_size", op, minimum=1)
-    if not sp._is_int(groups):
-        raise TypeError(f"{op}: groups must be an int, but got groups={groups!r}")
-    if groups < 1:
-        raise ValueError(f"{op}: groups must be positive, but got groups={groups}")
+    groups = sp.positive_int(op, "groups", groups)
     if transposed:
         if c_out % groups:
             raise ValueError(
@@ -128,15 +125,7 @@ def conv_output_shape(
 
 def _conv_report(op: str, in_shape, spec: sp.ConvSpec, padding) -> ShapeReport:
     lines = []
-    for name, i, k, s, (lo, hi), d, o in zip(
-        _names(spec.ndim),
-        in_shape[2:],
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.out_spatial,
-    ):
+    for name, (i, k, s, (lo, hi), d), o in zip(_names(spec.ndim), spec.per_dimension(), spec.out_spatial):
         span = i + lo + hi - sp.effective_kernel_size(k, d)
         lines.append(
             f"{name}_out = floor(({i} + {lo} + {hi} - {d}·({k}-1) - 1) / {s}) + 1 "

@@ -18,20 +18,12 @@ from ..autograd.tensor import Tensor
 from ..backend import DEFAULT_DTYPE
 from ..device import check_available
 from ..functional.conv import conv_nd
+from ..spec import positive_int  # the nn layers validate their counts with it (from here)
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
-
-
-def positive_int(op: str, name: str, value) -> int:
-    """Validate a channel count (or a similar positive integer argument)."""
-    if not sp._is_int(value):
-        raise TypeError(f"{op}: {name} must be an int, but got {name}={value!r}")
-    if value < 1:
-        raise ValueError(f"{op}: {name} must be positive, but got {name}={value}")
-    return int(value)
 
 
 def factory_dtype(op: str, device, dtype) -> np.dtype:

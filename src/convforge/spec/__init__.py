@@ -45,6 +45,7 @@ from ._args import (
     pad_pairs_from_torch_order,
     pads_to_torch_order,
     pool_out_size,
+    positive_int,
     resolve_padding,
     same_pads,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "pads_to_torch_order",
     "pool_operand",
     "pool_out_size",
+    "positive_int",
     "resolve_padding",
     "same_pads",
     "unfold_spec",

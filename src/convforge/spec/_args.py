@@ -4,8 +4,9 @@ the padding forms, output-size formulas, dtype and batching checks. Pure Python.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import NamedTuple, TypeVar
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -195,6 +196,41 @@ def batched_ndim(op: str, shape: tuple[int, ...], n: int, name: str = "input") -
         f"{op}: {name} must be {n + 1}-D (unbatched) or {n + 2}-D (batched), "
         f"but got {name} of shape {tuple(shape)}"
     )
+
+
+def batched_shape(op: str, shape: Sequence[int], n: int) -> tuple[tuple[int, ...], bool]:
+    """An input's shape with a batch of 1 added if it had none, and whether it had one."""
+    shape = tuple(shape)
+    batched = batched_ndim(op, shape, n)
+    return (shape if batched else (1, *shape)), batched
+
+
+def positive_int(op: str, name: str, value) -> int:
+    """Validate a channel count, groups or a similar positive integer argument."""
+    if not _is_int(value):
+        raise TypeError(f"{op}: {name} must be an int, but got {name}={value!r}")
+    if value < 1:
+        raise ValueError(f"{op}: {name} must be positive, but got {name}={value}")
+    return int(value)
+
+
+_Sweep = TypeVar("_Sweep", bound="WindowSweep")
+
+
+class WindowSweep:
+    """What the convolution and pooling specs share: a window swept over a batched input.
+
+    A mixin for frozen dataclasses with ``in_shape`` (batched), ``kernel_size``, ``stride``,
+    ``padding`` (``(before, after)`` pairs) and ``dilation``.
+    """
+
+    def per_dimension(self) -> Iterator[tuple[int, int, int, tuple[int, int], int]]:
+        """``(input size, kernel, stride, (before, after), dilation)`` per spatial dimension."""
+        return zip(self.in_shape[2:], self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def with_batch(self: _Sweep, n: int) -> _Sweep:
+        """The same spec for a batch of ``n``."""
+        return replace(self, in_shape=(n, *self.in_shape[1:]))
 
 
 def check_nonempty(op: str, shape: Sequence[int], name: str = "input", first: int = 1) -> None:

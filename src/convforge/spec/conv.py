@@ -23,21 +23,23 @@ from ._args import (
     PAD_MODES,
     PADDING_MODES,
     Pads,
+    WindowSweep,
     _is_int,
-    batched_ndim,
+    batched_shape,
     check_operand_dtypes,
     check_pad_fits,
     conv_out_size,
     conv_transpose_out_size,
     effective_kernel_size,
     ntuple,
+    positive_int,
     resolve_padding,
     same_pads,
 )
 
 
 @dataclass(frozen=True)
-class ConvSpec:
+class ConvSpec(WindowSweep):
     """Geometry and dtype of one N-d convolution, normalized and validated.
 
     ``padding`` holds explicit ``(before, after)`` pairs, one per spatial dimension; for a
@@ -82,23 +84,11 @@ class ConvSpec:
 
     @property
     def out_spatial(self) -> tuple[int, ...]:
-        return tuple(
-            conv_out_size(i, k, s, p, d)
-            for i, k, s, p, d in zip(
-                self.in_shape[2:],
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                self.dilation,
-            )
-        )
+        return tuple(conv_out_size(*sizes) for sizes in self.per_dimension())
 
     @property
     def out_shape(self) -> tuple[int, ...]:
         return (self.in_shape[0], self.out_channels, *self.out_spatial)
-
-    def with_batch(self, n: int) -> ConvSpec:
-        return replace(self, in_shape=(n, *self.in_shape[1:]))
 
     def with_dtype(self, dtype) -> ConvSpec:
         return replace(self, dtype=str(dtype))
@@ -164,10 +154,7 @@ class ConvArgs:
         as torch's convolutions accept them."""
         n = ndim
         stride = ntuple(stride, n, "stride", op, minimum=1, broadcast_single=True)
-        if not _is_int(groups):
-            raise TypeError(f"{op}: groups must be an int, but got groups={groups!r}")
-        if groups < 1:
-            raise ValueError(f"{op}: groups must be positive, but got groups={groups}")
+        groups = positive_int(op, "groups", groups)
         dilation = ntuple(dilation, n, "dilation", op, minimum=1, broadcast_single=True)
         if transposed and isinstance(padding, str):
             raise ValueError(
@@ -227,9 +214,7 @@ class ConvArgs:
 def _operand_layout(op: str, x, w, b, n: int) -> tuple[tuple[int, ...], bool]:
     """Dtypes of the operands, and the batched input shape with whether it was batched."""
     check_operand_dtypes(op, x, w, b)
-    shape = tuple(x.shape)
-    batched = batched_ndim(op, shape, n)
-    return (shape if batched else (1, *shape)), batched
+    return batched_shape(op, x.shape, n)
 
 
 def _check_conv_shapes(op, in_shape, weight_shape, groups, n, transposed) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ._args import (
     Pads,
+    WindowSweep,
     _is_int,
-    batched_ndim,
+    batched_shape,
     check_dtype,
     check_flag,
     check_nonempty,
@@ -21,7 +22,7 @@ from ._args import (
 
 
 @dataclass(frozen=True)
-class PoolSpec:
+class PoolSpec(WindowSweep):
     """Geometry and dtype of one N-d pooling window sweep, normalized and validated.
 
     ``padding`` is symmetric per dimension as in torch, stored as ``(before, after)``
@@ -47,16 +48,7 @@ class PoolSpec:
 
     @property
     def out_spatial(self) -> tuple[int, ...]:
-        return tuple(
-            pool_out_size(i, k, s, p, d, self.ceil_mode)
-            for i, k, s, p, d in zip(
-                self.in_shape[2:],
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                self.dilation,
-            )
-        )
+        return tuple(pool_out_size(*sizes, self.ceil_mode) for sizes in self.per_dimension())
 
     @property
     def out_shape(self) -> tuple[int, ...]:
@@ -67,14 +59,7 @@ class PoolSpec:
         """Cells past the padded input that the last window reaches (ceil_mode)."""
         return tuple(
             max((o - 1) * s + effective_kernel_size(k, d) - (i + lo + hi), 0)
-            for o, i, k, s, (lo, hi), d in zip(
-                self.out_spatial,
-                self.in_shape[2:],
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                self.dilation,
-            )
+            for o, (i, k, s, (lo, hi), d) in zip(self.out_spatial, self.per_dimension())
         )
 
     @property
@@ -82,16 +67,11 @@ class PoolSpec:
         """Padding that makes every window lie inside the array: padding + extra_end."""
         return tuple((lo, hi + e) for (lo, hi), e in zip(self.padding, self.extra_end))
 
-    def with_batch(self, n: int) -> PoolSpec:
-        return replace(self, in_shape=(n, *self.in_shape[1:]))
-
 
 def pool_operand(op: str, x, n: int) -> tuple[tuple[int, ...], bool]:
     """A pooled input's dtype (floating), and its batched shape with whether it was batched."""
     check_dtype(op, "input", x.dtype)
-    shape = tuple(x.shape)
-    batched = batched_ndim(op, shape, n)
-    return (shape if batched else (1, *shape)), batched
+    return batched_shape(op, x.shape, n)
 
 
 @dataclass(frozen=True)
