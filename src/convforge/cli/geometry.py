@@ -117,6 +117,13 @@ def cmd_animate(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------
 
 
+def _add_window_arguments(parser) -> None:
+    """``--stride``, ``--padding`` and ``--dilation`` of a convolution, as explain and animate take them."""
+    parser.add_argument("--stride", type=_sizes, default=1, metavar="S")
+    parser.add_argument("--padding", type=_padding, default=0, metavar="P", help="1, 1x2, same or valid")
+    parser.add_argument("--dilation", type=_sizes, default=1, metavar="D")
+
+
 def add_shape(commands) -> None:
     shape = commands.add_parser(
         "shape",
@@ -172,9 +179,7 @@ def add_explain(commands) -> None:
     explain.add_argument(
         "--at", default="0,0", metavar="I,J", help="output position (o,i,j with channels); default 0,0"
     )
-    explain.add_argument("--stride", type=_sizes, default=1, metavar="S")
-    explain.add_argument("--padding", type=_padding, default=0, metavar="P", help="1, 1x2, same or valid")
-    explain.add_argument("--dilation", type=_sizes, default=1, metavar="D")
+    _add_window_arguments(explain)
     explain.add_argument(
         "--padding-mode", choices=("zeros", "reflect", "replicate", "circular"), default="zeros"
     )
@@ -192,9 +197,7 @@ def add_animate(commands) -> None:
     )
     animate.add_argument("--input", type=_sizes, default=5, metavar="H[xW]", help="input size (default 5)")
     animate.add_argument("--kernel", type=_sizes, default=3, metavar="K", help="kernel size (default 3)")
-    animate.add_argument("--stride", type=_sizes, default=1, metavar="S")
-    animate.add_argument("--padding", type=_padding, default=0, metavar="P", help="1, 1x2, same or valid")
-    animate.add_argument("--dilation", type=_sizes, default=1, metavar="D")
+    _add_window_arguments(animate)
     animate.add_argument("--transposed", action="store_true", help="transposed convolution")
     animate.add_argument("--output-padding", type=_sizes, default=0, metavar="P")
     animate.add_argument("--seed", type=int, default=0, help="seed of the random small-integer values")
