@@ -41,6 +41,21 @@ def _raw_array(value) -> np.ndarray | None:
     return value.array if isinstance(value, Tensor) else np.asarray(value)
 
 
+def _broadcast_weight(op: str, name: str, value, x: Tensor) -> np.ndarray | None:
+    """An element-wise loss weight (``weight``, ``pos_weight``) as an array in ``x``'s dtype,
+    after checking that it broadcasts to ``x``'s shape; ``None`` stays ``None``."""
+    array = _raw_array(value)
+    if array is None:
+        return None
+    try:
+        np.broadcast_shapes(array.shape, x.shape)
+    except ValueError as e:
+        raise ValueError(
+            f"{op}: {name} of shape {array.shape} must broadcast to the input's shape {x.shape}"
+        ) from e
+    return array.astype(x.dtype, copy=False)
+
+
 def _conv_operands(op: str, input, weight, bias):
     """Input, weight and bias as Tensors (their dtypes and shapes are the spec's to check)."""
     x = _tensor(op, "input", input)

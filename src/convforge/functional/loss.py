@@ -8,7 +8,15 @@ import numpy as np
 
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor, as_tensor
-from ._common import TensorLike, _computed, _float_tensor, _in_dtype_of, _raw_array, _tensor
+from ._common import (
+    TensorLike,
+    _broadcast_weight,
+    _computed,
+    _float_tensor,
+    _in_dtype_of,
+    _raw_array,
+    _tensor,
+)
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss"]
 
@@ -200,17 +208,6 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"{op}: target size {t.shape} must be the same as input size {x.shape}")
     if t.dtype != x.dtype:
         t = t.to(x.dtype) if np.issubdtype(t.dtype, np.floating) else Tensor(t.array.astype(x.dtype))
-    extras = {}
-    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
-        array = _raw_array(value)
-        if array is not None:
-            try:
-                np.broadcast_shapes(array.shape, x.shape)
-            except ValueError as e:
-                raise ValueError(
-                    f"{op}: {name} of shape {array.shape} must broadcast to the input's shape {x.shape}"
-                ) from e
-            array = array.astype(x.dtype, copy=False)
-        extras[name] = array
-    loss = nn_ops.BCEWithLogits.apply(x, t, extras["weight"], extras["pos_weight"], reduction)
+    w, pos_w = _broadcast_weight(op, "weight", weight, x), _broadcast_weight(op, "pos_weight", pos_weight, x)
+    loss = nn_ops.BCEWithLogits.apply(x, t, w, pos_w, reduction)
     return _in_dtype_of(loss, given)
