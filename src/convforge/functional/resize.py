@@ -26,6 +26,7 @@ import math
 import warnings
 
 import numpy as np
+from scipy import sparse
 
 from .. import spec as sp
 from ..autograd.ops.resample import Resample
@@ -137,19 +138,19 @@ def _area_matrix(n: int, m: int) -> np.ndarray:
 
 def axis_matrix(
     n: int, m: int, mode: str, align_corners: bool, scale_factor, antialias: bool, dtype
-) -> np.ndarray:
+) -> sparse.csr_matrix:
     """The (m, n) resampling matrix of one axis for ``mode`` (see the module docstring).
 
-    Cached (a training loop resizes the same shapes every step) and read-only, as shared.
+    A scipy CSR matrix, cached (a training loop resizes the same shapes every step); shared,
+    so callers must not modify it.
     """
     return _cached_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, np.dtype(dtype))
 
 
 @functools.lru_cache(maxsize=128)
-def _cached_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype) -> np.ndarray:
-    matrix = _build_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype)
-    matrix.flags.writeable = False
-    return matrix
+def _cached_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype):
+    # built dense (clear index arithmetic), kept sparse: a few taps per output row
+    return sparse.csr_matrix(_build_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype))
 
 
 def _build_axis_matrix(n, m, mode, align_corners, scale_factor, antialias, dtype) -> np.ndarray:
