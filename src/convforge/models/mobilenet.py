@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
+from ._layers import conv_bn_relu
 
 
 class MobileNetBlock(nn.Module):
@@ -48,11 +49,7 @@ class MobileNet(nn.Module):
         input_size: int | None = None,
     ) -> None:
         super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(stem_channels),
-            nn.ReLU(),
-        )
+        self.stem = nn.Sequential(*conv_bn_relu(in_channels, stem_channels))
         blocks, channels = [], stem_channels
         for out_channels, stride in stages:
             blocks.append(MobileNetBlock(channels, out_channels, stride))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import cat, nn
+from ._layers import conv_bn_relu
 
 
 class ShuffleUnit(nn.Module):
@@ -70,11 +71,7 @@ class ShuffleNet(nn.Module):
         input_size: int | None = None,
     ) -> None:
         super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(stem_channels),
-            nn.ReLU(),
-        )
+        self.stem = nn.Sequential(*conv_bn_relu(in_channels, stem_channels))
         units, channels = [], stem_channels
         for out_channels, repeats in stages:
             units.append(ShuffleUnit(channels, out_channels, groups, stride=2))
