@@ -7,6 +7,8 @@ shape rules live in :mod:`convforge.spec`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend
@@ -54,6 +56,18 @@ def _broadcast_weight(op: str, name: str, value, x: Tensor) -> np.ndarray | None
             f"{op}: {name} of shape {array.shape} must broadcast to the input's shape {x.shape}"
         ) from e
     return array.astype(x.dtype, copy=False)
+
+
+def _warn_if_broadcast(op: str, target_shape, input_shape, stacklevel: int = 2) -> None:
+    """torch's warning when a loss's target shape differs from the input's (it broadcasts).
+    ``stacklevel`` counts from the loss function that calls this, as ``warnings.warn``'s does."""
+    if tuple(target_shape) != tuple(input_shape):
+        warnings.warn(
+            f"{op}: using a target size {tuple(target_shape)} that is different to the input size "
+            f"{tuple(input_shape)}; it broadcasts, which is likely not what you want",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def _conv_operands(op: str, input, weight, bias):

@@ -16,6 +16,7 @@ from ._common import (
     _in_dtype_of,
     _raw_array,
     _tensor,
+    _warn_if_broadcast,
 )
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss"]
@@ -159,13 +160,7 @@ def mse_loss(
     (x,) = _computed(op, given)  # the dtype policy: float16 computes in float32
     t = _tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
-    if t.shape != x.shape:
-        warnings.warn(
-            f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
-            "it broadcasts, which is likely not what you want",
-            UserWarning,
-            stacklevel=2,
-        )
+    _warn_if_broadcast(op, t.shape, x.shape)
     w = None if weight is None else _tensor(op, "weight", weight)
     if w is not None and w.shape != x.shape:
         raise ValueError(
