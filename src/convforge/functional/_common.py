@@ -1,8 +1,10 @@
 """Operand helpers shared by every family of :mod:`convforge.functional`.
 
 They turn the ``input``/``weight``/``bias`` a caller passes (ndarrays, Python numbers or
-Tensors) into Tensors and check the flags every family takes; argument normalization and
-shape rules live in :mod:`convforge.spec`.
+Tensors) into Tensors, check the flags every family takes, cast through the backend's dtype
+policy (:func:`_computed`) and hold the checks the losses share (element-wise weights, the
+broadcast-target warning); argument normalization and shape rules live in
+:mod:`convforge.spec`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Argument normalization shared by the convolution and pooling specs: int-or-tuple helpers,
-the padding forms, output-size formulas, dtype and batching checks. Pure Python."""
+positive counts, the padding forms, output-size formulas, dtype and batching checks, and
+:class:`WindowSweep`, what both spec classes derive from their fields. Pure Python."""
 
 from __future__ import annotations
 
