@@ -227,3 +227,22 @@ def test_inplace_layers_modify_their_input():
     np.testing.assert_allclose(
         x.detach().numpy(), TF.hardswish(torch.tensor([-2.0, 0.5, 4.0], dtype=torch.float64)).numpy()
     )
+
+
+def test_gumbel_softmax_samples_are_distributions_and_hard_is_straight_through(rng):
+    cf.manual_seed(0)
+    logits = cf.tensor(rng.normal(size=(4, 6)), requires_grad=True)
+    soft = CF.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.detach().numpy().sum(axis=-1), 1.0)
+    hard = CF.gumbel_softmax(logits, tau=0.5, hard=True)
+    values = hard.detach().numpy()
+    assert set(np.unique(values)) <= {0.0, 1.0} and (values.sum(axis=-1) == 1).all()
+    (hard * cf.tensor(rng.normal(size=(4, 6)))).sum().backward()
+    assert np.abs(logits.grad.detach().numpy()).sum() > 0  # the soft sample's gradient reaches the logits
+
+
+def test_gumbel_softmax_argmax_frequencies_follow_the_softmax():
+    cf.manual_seed(1)
+    logits = np.log(np.array([0.2, 0.5, 0.3]))
+    samples = CF.gumbel_softmax(cf.tensor(np.tile(logits, (20000, 1))), hard=True).detach().numpy()
+    np.testing.assert_allclose(samples.mean(axis=0), [0.2, 0.5, 0.3], atol=0.015)

@@ -189,3 +189,50 @@ def test_layers_compute_their_functional(rng):
     ours = cf.nn.TripletMarginLoss(swap=True)(cf.tensor(a), cf.tensor(p), cf.tensor(n))
     theirs = torch.nn.TripletMarginLoss(swap=True)(to_torch(a), to_torch(p), to_torch(n))
     assert_close(ours.detach().numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin_loss_matches_torch(rng, reduction):
+    x = rng.normal(size=(3, 5))
+    target = np.array(
+        [[3, 0, -1, 1, 2], [1, 2, 4, 0, -1], [-1, 0, 0, 0, 0]], dtype=np.int64
+    )  # last: no labels
+    xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
+    yc = cf.nn.functional.multilabel_margin_loss(xc, cf.tensor(target), reduction=reduction)
+    yt = torch.nn.functional.multilabel_margin_loss(xt, torch.from_numpy(target), reduction=reduction)
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
+    yc.sum().backward()
+    yt.sum().backward()
+    assert_close(xc.grad.detach().numpy(), xt.grad.detach().numpy())
+    assert repr(cf.nn.MultiLabelMarginLoss()) == repr(torch.nn.MultiLabelMarginLoss())
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("distance", ["default", "cosine"])
+def test_triplet_margin_with_distance_loss_matches_torch(rng, swap, distance):
+    arrays = [rng.normal(size=(5, 4)) for _ in range(3)]
+
+    def fn(lib):
+        if distance == "default":
+            return None
+        return lambda a, b: 1 - lib.nn.functional.cosine_similarity(a, b)
+
+    ours = [cf.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [to_torch(a, requires_grad=True) for a in arrays]
+    yc = cf.nn.TripletMarginWithDistanceLoss(distance_function=fn(cf), margin=0.5, swap=swap)(*ours)
+    yt = torch.nn.TripletMarginWithDistanceLoss(distance_function=fn(torch), margin=0.5, swap=swap)(*theirs)
+    assert_close(yc.detach().numpy(), yt.detach().numpy())
+    yc.backward()
+    yt.backward()
+    for a, b in zip(ours, theirs):
+        assert_close(a.grad.detach().numpy(), b.grad.detach().numpy())
+
+
+def test_nll_loss_2d_is_torchs_deprecated_alias(rng):
+    x = np.log(rng.dirichlet(np.ones(3), size=(2, 4, 4)).transpose(0, 3, 1, 2))
+    target = rng.integers(0, 3, size=(2, 4, 4))
+    with pytest.warns(FutureWarning):
+        ours = cf.nn.NLLLoss2d()(cf.tensor(x), cf.tensor(target))
+    with pytest.warns(FutureWarning):
+        theirs = torch.nn.NLLLoss2d()(to_torch(x), torch.from_numpy(target))
+    assert_close(ours.detach().numpy(), theirs.numpy())

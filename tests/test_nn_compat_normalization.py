@@ -270,3 +270,10 @@ def test_convert_sync_batchnorm_swaps_every_batchnorm_keeping_the_parameters():
     assert repr(ours) == repr(theirs)
     assert ours[1].weight is weight
     assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+def test_pdist_matches_torch_including_a_zero_distance(rng, p):
+    x = rng.normal(size=(5, 3))
+    x[3] = x[1]  # a repeated row: distance 0, gradient 0 as torch
+    _grads(lambda t: CF.pdist(t, p), lambda t: TF.pdist(t, p), [x])

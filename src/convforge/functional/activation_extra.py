@@ -20,6 +20,7 @@ __all__ = [
     "celu",
     "elu",
     "glu",
+    "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
@@ -300,3 +301,23 @@ def threshold_(input, threshold: float, value: float) -> Tensor:
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
     """In-place :func:`rrelu`."""
     return rrelu(input, lower, upper, training, inplace=True)
+
+
+def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A differentiable sample of a categorical distribution (Jang et al., Maddison et al.):
+    ``softmax((logits + g) / tau)`` with Gumbel noise ``g = -log(E)``, ``E ~ Exp(1)`` from the
+    seeded generator; ``hard`` returns the one-hot argmax with the soft sample's gradient
+    (straight-through). ``eps`` is accepted (torch no longer uses it).
+
+    Shape: any; the sample lies along ``dim``.
+    """
+    x = _float_tensor("gumbel_softmax", "logits", logits)
+    gumbels = -np.log(cf_random.default_generator().exponential(size=x.shape)).astype(x.dtype)
+    soft = softmax((x + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    axis = dim % max(x.ndim, 1)
+    index = np.expand_dims(np.argmax(soft.array, axis=axis), axis)
+    one_hot = np.zeros(x.shape, dtype=x.dtype)
+    np.put_along_axis(one_hot, index, 1, axis=axis)
+    return soft - soft.detach() + one_hot  # the value of one_hot, the gradient of soft

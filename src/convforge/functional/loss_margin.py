@@ -21,10 +21,12 @@ __all__ = [
     "hinge_embedding_loss",
     "margin_ranking_loss",
     "multi_margin_loss",
+    "multilabel_margin_loss",
     "multilabel_soft_margin_loss",
     "poisson_nll_loss",
     "soft_margin_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
@@ -238,3 +240,56 @@ def gaussian_nll_loss(
     if full:
         losses = losses + 0.5 * math.log(2 * math.pi)
     return _reduce(losses, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor,
+    positive,
+    negative,
+    *,
+    distance_function=None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with any ``distance_function(x, y)`` (default
+    ``pairwise_distance``); ``swap`` as :func:`triplet_margin_loss`. Shape: (N, D) or (D)."""
+    op = "triplet_margin_with_distance_loss"
+    reduction = _reduction(op, None, None, reduction)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, but got margin={margin!r}")
+    distance = pairwise_distance if distance_function is None else distance_function
+    a = _float_tensor(op, "anchor", anchor)
+    pos, neg = _operand(op, "positive", positive, a), _operand(op, "negative", negative, a)
+    d_pos, d_neg = distance(a, pos), distance(a, neg)
+    if swap:
+        d_neg = d_neg.minimum(distance(pos, neg))
+    return _reduce((margin + d_pos - d_neg).relu(), reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Per sample, ``sum over target classes j and other classes i of max(0, 1 - (x[j] - x[i])) / C``;
+    the target lists class indices, ended by the first -1 (torch's format).
+
+    Shape: input (N, C) or (C); target of the same shape, int64; output (N) for 'none'.
+    """
+    op = "multilabel_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    x = _float_tensor(op, "input", input)
+    index = np.asarray(_raw_array(_tensor(op, "target", target)))
+    if index.shape != x.shape or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(
+            f"{op}: target must be integer class indices of the input's shape {x.shape}, got {index.shape}"
+        )
+    rows, targets = (x, index) if x.ndim == 2 else (x.reshape(1, -1), index.reshape(1, -1))
+    n, classes = rows.shape
+    is_target = np.zeros((n, classes), dtype=bool)
+    for r in range(n):
+        listed = targets[r]
+        end = int(np.argmax(listed == -1)) if (listed == -1).any() else classes
+        is_target[r, listed[:end]] = True
+    # pairs (j target, i not target): hinge of x[j] - x[i], summed, over C
+    margins = (1 - (rows.reshape(n, classes, 1) - rows.reshape(n, 1, classes))).relu()  # [r, j, i]
+    pairs = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x.dtype)
+    losses = (margins * pairs).sum(dim=(1, 2)) / classes
+    return _reduce(losses if x.ndim == 2 else losses.reshape(()), reduction)

@@ -12,7 +12,7 @@ from ..autograd.ops.reduction import Extreme
 from ..autograd.tensor import Tensor
 from ._common import _float_tensor, _tensor
 
-__all__ = ["cosine_similarity", "normalize", "one_hot", "pairwise_distance"]
+__all__ = ["cosine_similarity", "normalize", "one_hot", "pairwise_distance", "pdist"]
 
 
 def _p_norm(x: Tensor, p: float, dim: int | None, keepdim: bool, floor: float = 0.0) -> Tensor:
@@ -84,6 +84,28 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
         raise ValueError(f"{op}: x1 of shape {a.shape} and x2 of shape {b.shape} do not broadcast") from e
     diff = a - b + eps
     return _p_norm(diff, _order(op, p), -1 if diff.ndim else None, keepdim=keepdim)
+
+
+def pdist(input, p: float = 2) -> Tensor:
+    """The p-norm distances between every pair of rows ``i < j``, in row-major order.
+
+    The gradient of a zero distance is 0 (as torch's), not the root's infinity.
+    Shape: (N, M) -> (N (N - 1) / 2,).
+    """
+    op = "pdist"
+    x = _float_tensor(op, "input", input)
+    if x.ndim != 2:
+        raise ValueError(f"{op}: input must be 2-D (N, M), but got shape {x.shape}")
+    p = _order(op, p)
+    first, second = np.triu_indices(x.shape[0], k=1)
+    diff = x[first] - x[second]  # (pairs, M)
+    if math.isinf(p):
+        return Extreme.apply(diff.abs(), 1, False, True)
+    total = (diff * diff if p == 2 else diff.abs() ** p).sum(dim=1)
+    positive = total.array > 0
+    safe = total.where(positive, np.ones((), dtype=x.dtype))  # the root is taken away from 0
+    root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
+    return root * positive.astype(x.dtype)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

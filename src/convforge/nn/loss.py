@@ -7,6 +7,8 @@ Class weights and ``pos_weight`` are registered as buffers, as in torch, so they
 
 from __future__ import annotations
 
+import warnings
+
 from .. import functional as F
 from ..autograd.tensor import Tensor, as_tensor
 from .module import Module
@@ -20,6 +22,7 @@ __all__ = [
     "L1Loss",
     "MSELoss",
     "NLLLoss",
+    "NLLLoss2d",
     "SmoothL1Loss",
 ]
 
@@ -169,3 +172,15 @@ class KLDivLoss(_Loss):
 
     def forward(self, input, target) -> Tensor:
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class NLLLoss2d(NLLLoss):
+    """torch's deprecated name of :class:`NLLLoss` for (N, C, H, W) input (the same loss; warns)."""
+
+    def __init__(
+        self, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"
+    ) -> None:
+        warnings.warn(
+            "NLLLoss2d has been deprecated; use NLLLoss, a drop-in replacement", FutureWarning, stacklevel=2
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
