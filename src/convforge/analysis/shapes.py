@@ -199,9 +199,7 @@ def pool_output_shape(
     rounding = "ceil" if ceil_mode else "floor"
     lines = []
     notes = []
-    for name, i, k, s, (lo, hi), d, o in zip(
-        _names(n), in_shape[2:], spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.out_spatial
-    ):
+    for name, (i, k, s, (lo, hi), d), o in zip(_names(n), spec.per_dimension(), spec.out_spatial):
         span = i + lo + hi - sp.effective_kernel_size(k, d)
         rounded = -(-span // s) if ceil_mode else span // s
         text = f"{name}_out = {rounding}(({i} + {lo} + {hi} - {d}·({k}-1) - 1) / {s}) + 1 = {rounding}({span} / {s}) + 1"

@@ -141,10 +141,9 @@ def _grid_geometry(op: str, h_w, kernel, args: sp.ConvArgs):
 
 def _library_output(x, w, args: sp.ConvArgs) -> tuple[np.ndarray, np.ndarray]:
     """(output values, the kernel as drawn): the library's own convolution of ``x`` by ``w``."""
-    if args.transposed:
-        # the stride-1 view correlates with the flipped kernel
-        return conv_nd(args, x[None, None], w[None, None], op="animate").array[0, 0], w[::-1, ::-1]
-    return conv_nd(args, x[None, None], w[None, None], op="animate").array[0, 0], w
+    y = conv_nd(args, x[None, None], w[None, None], op="animate").array[0, 0]
+    # the stride-1 view of a transposed convolution correlates with the flipped kernel
+    return y, (w[::-1, ::-1] if args.transposed else w)
 
 
 def _windows(out_size, step, dil, kernel) -> list[list[tuple[int, int]]]:
