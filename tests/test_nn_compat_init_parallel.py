@@ -244,3 +244,23 @@ def test_init_functions_write_through_parameters_in_place():
         init.eye_(model.weight)
     assert model.weight is before
     np.testing.assert_array_equal(model.weight.detach().numpy(), np.eye(3, dtype=np.float32))
+
+
+def test_nn_buffer_assignment_registers_buffers_as_torch():
+    def build(lib):
+        class Model(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.kept = lib.nn.Buffer(lib.ones(2))
+                self.scratch = lib.nn.Buffer(lib.zeros(3), persistent=False)
+
+        return Model()
+
+    ours, theirs = build(cf), build(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["kept"]
+    assert (
+        [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()] == ["kept", "scratch"]
+    )
+    assert type(ours.kept) is cf.Tensor and type(theirs.kept) is torch.Tensor
+    ours.double()
+    assert ours.kept.dtype == np.float64

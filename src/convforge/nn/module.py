@@ -19,6 +19,7 @@ import numpy as np
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from ..device import check_available, cuda_device, parse_to_args
+from .buffer import buffer_persistence
 from .hooks import HookMixin, RemovableHandle
 from .parameter import Parameter
 from .uninitialized import is_lazy
@@ -180,7 +181,11 @@ class Module(HookMixin):
                 if store is not None and name in store:
                     del store[name]
 
-        if isinstance(value, Parameter):
+        persistent = buffer_persistence(value)
+        if persistent is not None:  # nn.Buffer(...): a buffer, whatever the name held before
+            forget(state, params, modules)
+            self.register_buffer(name, value, persistent=persistent)
+        elif isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
             forget(state, buffers, modules)
