@@ -514,3 +514,22 @@ def test_loader_length_and_batches_equal_torchs_for_any_sizes(n, batch_size, dro
     theirs = tdata.DataLoader(Numbers(n), batch_size=batch_size, drop_last=drop_last)
     assert len(ours) == len(theirs)
     assert [_numpy(b) for b in ours] == [_numpy(b) for b in theirs]
+
+
+def test_an_error_in_worker_init_fn_is_raised_with_the_first_batch():
+    def init(worker_id):
+        raise OSError(f"worker {worker_id} cannot start")
+
+    with pytest.raises(OSError, match="worker 0 cannot start"):
+        next(iter(DataLoader(Numbers(4), batch_size=2, num_workers=1, worker_init_fn=init)))
+
+
+def test_persistent_workers_restart_an_iterable_stream_every_epoch():
+    loader = DataLoader(Stream(5), batch_size=2, num_workers=2, persistent_workers=True)
+    first, second = ([_numpy(b) for b in loader] for _ in range(2))
+    assert first == second and len(first) == 6  # each worker streams all 5 samples, as in torch
+
+
+def test_torch_only_arguments_are_accepted():
+    loader = DataLoader(Numbers(4), batch_size=2, num_workers=1, pin_memory_device="", in_order=False)
+    assert len(list(loader)) == 2
