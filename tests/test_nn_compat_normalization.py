@@ -277,3 +277,13 @@ def test_pdist_matches_torch_including_a_zero_distance(rng, p):
     x = rng.normal(size=(5, 3))
     x[3] = x[1]  # a repeated row: distance 0, gradient 0 as torch
     _grads(lambda t: CF.pdist(t, p), lambda t: TF.pdist(t, p), [x])
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 9])
+def test_cross_map_lrn2d_reproduces_torchs_legacy_forward_with_an_exact_gradient(rng, size):
+    x = rng.normal(size=(2, 7, 3, 3))
+    ours, theirs = cf.nn.CrossMapLRN2d(size, 1e-2, 0.75, 2.0), torch.nn.CrossMapLRN2d(size, 1e-2, 0.75, 2.0)
+    assert repr(ours) == repr(theirs)
+    assert_close(ours(cf.tensor(x)).detach().numpy(), theirs(to_torch(x)).numpy())
+    # torch's legacy backward is its own approximation (and fails for some sizes): finite differences instead
+    assert cf.autograd.gradcheck(ours, (cf.tensor(x[:1, :, :2, :2], requires_grad=True),))

@@ -88,6 +88,7 @@ from .loss_margin import (
 from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .normalization_extra import (
+    CrossMapLRN2d,
     GroupNorm,
     InstanceNorm1d,
     InstanceNorm2d,
@@ -181,6 +182,7 @@ __all__ = [
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "CrossEntropyLoss",
+    "CrossMapLRN2d",
     "DataParallel",
     "DepthwiseSeparableConv2d",
     "Dropout",

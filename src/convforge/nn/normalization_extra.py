@@ -21,6 +21,7 @@ __all__ = [
     "InstanceNorm2d",
     "InstanceNorm3d",
     "LayerNorm",
+    "CrossMapLRN2d",
     "LocalResponseNorm",
     "RMSNorm",
     "SyncBatchNorm",
@@ -306,3 +307,49 @@ class SyncBatchNorm(_BatchNorm):
         for name, child in list(module.named_children()):
             module.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return module
+
+
+def _cross_map_windows(channels: int, size: int) -> np.ndarray:
+    """(C, C) 0/1 matrix: row c marks the channels torch's legacy CrossMapLRN2d sums for c.
+
+    Built by running torch's running-sum recurrence on indicator rows: the window of c is
+    ``c - pre_pad + 1 .. c + pre_pad - 1`` with ``pre_pad = (size - 1) // 2 + 1``, except that
+    the recurrence never subtracts channel 0 (it removes channel ``c - pre_pad`` only for
+    ``c > pre_pad``), so channel 0 stays in every later window; reproduced as torch computes it.
+    """
+    pre_pad = int((size - 1) / 2 + 1)
+    windows = np.zeros((channels, channels))
+    windows[0, : min(pre_pad, channels)] = 1
+    for c in range(1, channels):
+        windows[c] = windows[c - 1]
+        if c < channels - pre_pad + 1:
+            windows[c, c + pre_pad - 1] += 1
+        if c > pre_pad:
+            windows[c, c - pre_pad] -= 1
+    return windows
+
+
+class CrossMapLRN2d(Module):
+    """torch's legacy cross-channel LRN: ``x * (k + alpha / size * window sum of x^2)^-beta``
+    with that module's exact (and peculiar) windows; see :func:`_cross_map_windows`. The
+    gradient is the exact one of this forward (torch's legacy backward is its own
+    approximation and fails for some sizes).
+
+    Shape: (N, C, H, W), unchanged.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = positive_int("CrossMapLRN2d", "size", size)
+        self.alpha, self.beta, self.k = alpha, beta, k
+
+    def forward(self, input) -> Tensor:
+        x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+        if x.ndim != 4:
+            raise ValueError(f"CrossMapLRN2d: expected 4D input, but got {x.ndim}D input")
+        windows = Tensor(_cross_map_windows(x.shape[1], self.size).astype(x.dtype))
+        sums = ((x * x).permute(0, 2, 3, 1) @ windows.T).permute(0, 3, 1, 2)  # (N, H, W, C) @ (C, C)
+        return x * (sums * (self.alpha / self.size) + self.k) ** -self.beta
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
