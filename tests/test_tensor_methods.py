@@ -181,6 +181,8 @@ CASES = {
         [normal(2, 3)],
     ),
     "view dtype reads the same bytes": (lambda m, a: a.detach().float().view(m.int32), [normal(3)]),
+    "where with a condition alone": (lambda m, a: m.where(a > 0), [normal(3, 4)]),
+    "type legacy constructor": (lambda m, a: a.type(m.LongTensor), [ints(3)]),
     "dtype objects": (
         lambda m, a: tuple(a.to(d) for d in (m.int8, m.uint8, m.int32, m.long, m.int, m.float, m.double)),
         [ints(3)],
@@ -313,3 +315,31 @@ def test_view_shares_memory_and_reshape_copies_only_when_it_must():
     flat = t.reshape(-1)
     flat.array[0] = -1.0
     assert t[0, 0].item() == 0.0  # reshape of a transposed tensor had to copy
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda m: m.tensor([1, 2]) / 2,
+        lambda m: m.tensor([1, 2]) / m.tensor([3, 4]),
+        lambda m: m.tensor([1, 255], dtype=m.uint8) / 255,
+        lambda m: m.tensor([1, 2]) * 0.5,
+        lambda m: m.tensor([1, 2]) * m.ones(2),
+        lambda m: m.ones(2) + m.tensor(1.0, dtype=m.float64),
+        lambda m: m.ones(2, dtype=m.float64) + m.ones(2),
+        lambda m: m.tensor([1, 2]) + m.tensor(1.5),
+        lambda m: m.tensor(1) + m.tensor(1.5, dtype=m.float64),
+        lambda m: m.tensor([1, 2]) ** 2,
+        lambda m: m.tensor([1, 2]) ** 0.5,
+        lambda m: m.ones(2) * np.float64(2.0),
+        lambda m: m.tensor([1, 2], dtype=m.uint8) + 1,
+        lambda m: m.tensor([True]) + 1,
+        lambda m: m.tensor(2, dtype=m.int32) + m.tensor([1], dtype=m.int8),
+        lambda m: m.tensor([1], dtype=m.uint8) - m.tensor([1], dtype=m.int8),
+        lambda m: m.ones(2, dtype=m.float16) * m.tensor([1, 2]),
+    ],
+)
+def test_arithmetic_result_dtypes_follow_torchs_promotion(op):
+    ours, theirs = op(cf), op(torch)
+    assert f"torch.{ours.dtype}" == str(theirs.dtype)
+    np.testing.assert_allclose(ours.array.astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-3)

@@ -74,6 +74,9 @@ def scalar_name(dtype) -> str:
 
 def parse_type(op: str, value) -> np.dtype:
     """A dtype from a dtype object or a type string (``'torch.FloatTensor'``, ``'float64'``)."""
+    name = getattr(value, "__name__", None)
+    if callable(value) and name in _BY_TYPE_NAME:  # t.type(cf.FloatTensor), a legacy constructor
+        return _BY_TYPE_NAME[name]
     if isinstance(value, str):
         for prefix in ("torch.", "convforge.", "cf."):
             if value.startswith(prefix) and value[len(prefix) :] in _BY_TYPE_NAME:

@@ -317,8 +317,15 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return shape_ops.Concat.apply(axis, *(t.unsqueeze(axis) for t in items))
 
 
-def where(condition, input, other) -> Tensor:
-    """``input`` where ``condition`` holds, else ``other`` (broadcast; differentiable in both)."""
+def where(condition, input=None, other=None) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (broadcast; differentiable in both).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as torch's.
+    """
+    if input is None and other is None:
+        return as_tensor(condition).nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither")
     cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, but got condition of dtype {cond.dtype}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...backend import DEFAULT_DTYPE
 from ..function import Function
 
 
@@ -24,12 +25,52 @@ def _shape(value) -> tuple[int, ...]:
     return np.shape(value)
 
 
+def _category(dtype: np.dtype) -> int:
+    """torch's type categories: bool < integer < floating < complex."""
+    if dtype == np.bool_:
+        return 0
+    if np.issubdtype(dtype, np.integer):
+        return 1
+    return 2 if np.issubdtype(dtype, np.floating) else 3
+
+
+_SCALAR_DTYPES = {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: np.dtype(DEFAULT_DTYPE), 3: np.dtype(np.complex64)}
+
+
+def torch_result_dtype(operands: tuple, at_least: int = 0) -> np.dtype:
+    """The dtype torch gives a binary op, which NumPy's rules do not (int64 * float32 tensors
+    are float32 in torch, float64 in NumPy; an int tensor / 2 is float32, not float64).
+
+    Operands rank as tensors with dimensions, then 0-d tensors, then Python (and NumPy)
+    scalars; the highest category present decides, and the first rank holding that category
+    picks the dtype among its operands of it (a scalar alone: float32 / int64 / bool).
+    """
+    ranks: tuple[list, list, list] = ([], [], [])
+    for value in operands:
+        if isinstance(value, np.ndarray):
+            ranks[0 if value.ndim else 1].append(value.dtype)
+        else:
+            dtype = np.asarray(value).dtype
+            ranks[2].append(_SCALAR_DTYPES[_category(dtype)])
+    top = max([at_least] + [_category(d) for rank in ranks for d in rank])
+    for rank in ranks:
+        found = [d for d in rank if _category(d) == top]
+        if found:
+            return np.result_type(*found)
+    return _SCALAR_DTYPES[top]
+
+
+def _as_torch(result: np.ndarray, operands: tuple, at_least: int = 0) -> np.ndarray:
+    dtype = torch_result_dtype(operands, at_least)
+    return result if result.dtype == dtype else result.astype(dtype)
+
+
 class Add(Function):
     _operands = 2
 
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
-        return np.add(a, b)
+        return _as_torch(np.add(a, b), (a, b))
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
@@ -40,7 +81,7 @@ class Sub(Function):
 
     def forward(self, a, b):
         self.shapes = (_shape(a), _shape(b))
-        return np.subtract(a, b)
+        return _as_torch(np.subtract(a, b), (a, b))
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
@@ -51,7 +92,7 @@ class Mul(Function):
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return np.multiply(a, b)
+        return _as_torch(np.multiply(a, b), (a, b))
 
     def backward(self, g):
         a, b = self.saved
@@ -66,7 +107,7 @@ class Div(Function):
     def forward(self, a, b):
         self.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):  # inf and nan, silently, as torch
-            return np.divide(a, b)
+            return _as_torch(np.divide(a, b), (a, b), at_least=2)  # true division: floating
 
     def backward(self, g):
         a, b = self.saved
@@ -79,7 +120,7 @@ class Pow(Function):
     _operands = 2
 
     def forward(self, a, b):
-        y = np.power(a, b)
+        y = _as_torch(np.power(a, b), (a, b))
         self.save_for_backward(a, b, y)
         return y
 
