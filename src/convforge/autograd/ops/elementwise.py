@@ -34,7 +34,12 @@ def _category(dtype: np.dtype) -> int:
     return 2 if np.issubdtype(dtype, np.floating) else 3
 
 
-_SCALAR_DTYPES = {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: np.dtype(DEFAULT_DTYPE), 3: np.dtype(np.complex64)}
+_SCALAR_DTYPES = {
+    0: np.dtype(np.bool_),
+    1: np.dtype(np.int64),
+    2: np.dtype(DEFAULT_DTYPE),
+    3: np.dtype(np.complex64),
+}
 
 
 def torch_result_dtype(operands: tuple, at_least: int = 0) -> np.dtype:
