@@ -456,9 +456,9 @@ SPLITS = [
 @pytest.mark.parametrize(("lengths", "n"), [*SPLITS, ([3, 7], 10), ([0, 13], 13)])
 def test_random_split_sizes_equal_torchs(lengths, n):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns about an empty part
+        warnings.simplefilter("ignore")  # both warn about an empty part (tested below)
         theirs = [len(p) for p in tdata.random_split(range(n), lengths)]
-    ours = random_split(TensorDataset(np.arange(n)), lengths)
+        ours = random_split(TensorDataset(np.arange(n)), lengths)
     assert [len(p) for p in ours] == theirs
     assert sorted(i for p in ours for i in p.indices) == list(range(n))
 
@@ -533,3 +533,9 @@ def test_persistent_workers_restart_an_iterable_stream_every_epoch():
 def test_torch_only_arguments_are_accepted():
     loader = DataLoader(Numbers(4), batch_size=2, num_workers=1, pin_memory_device="", in_order=False)
     assert len(list(loader)) == 2
+
+
+def test_random_split_warns_of_an_empty_part_as_torch():
+    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
+        parts = random_split(TensorDataset(np.arange(3)), [1.0, 0.0])
+    assert [len(p) for p in parts] == [3, 0]

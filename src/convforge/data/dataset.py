@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -222,6 +223,11 @@ def _split_lengths(lengths: Sequence[float], n: int) -> list[int]:
     sizes = [int(math.floor(n * f)) for f in lengths]
     for i in range(n - sum(sizes)):
         sizes[i % len(sizes)] += 1
+    for i, size in enumerate(sizes):
+        if size == 0:
+            warnings.warn(
+                f"Length of split at index {i} is 0. This might result in an empty dataset.", stacklevel=3
+            )
     return sizes
 
 
