@@ -74,3 +74,16 @@ def test_missing_name_recognises_convforge_objects_only():
         Local().frobnicate  # noqa: B018
     except AttributeError as e:
         assert compat.missing_name(e) is None
+
+
+def test_submodules_below_a_listed_module_resolve_to_convforges_namesakes():
+    with compat.torch_modules():
+        from torch.nn.modules.conv import Conv2d
+        from torch.utils.data.sampler import RandomSampler
+        from torchvision.transforms import functional as TF
+
+        assert Conv2d is cf.nn.Conv2d
+        assert RandomSampler is cf.utils.data.RandomSampler
+        assert TF.__name__ == "torchvision.transforms.functional"
+        with pytest.raises(ModuleNotFoundError, match=r"torch\.utils\.data\.nowhere is not provided"):
+            import torch.utils.data.nowhere  # noqa: F401

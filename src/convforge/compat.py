@@ -8,7 +8,9 @@ unmodified PyTorch CNN script runs on convforge.
 How names resolve
 -----------------
 :data:`MODULES` maps each torch module path to the convforge object that plays its part
-(a module, or an object such as ``cf.backends.cudnn``). The alias modules put into
+(a module, or an object such as ``cf.backends.cudnn``); below a listed module, a torch
+submodule resolves to convforge's submodule of the same name where there is one
+(``torch.utils.data.sampler``, ``torchvision.transforms.functional``). The alias modules put into
 ``sys.modules`` forward attribute reads *and writes* to that object, so
 ``torch.backends.cudnn.benchmark = True`` sets convforge's flag. A name convforge lacks
 raises :class:`NotProvidedError` (an ``AttributeError``; an ``ImportError`` subclass,
@@ -24,9 +26,11 @@ process (the tests do).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import os
 import re
 import runpy
@@ -81,6 +85,29 @@ class ModuleNotProvidedError(ModuleNotFoundError):
     """A torch module path that convforge does not provide."""
 
 
+@functools.cache
+def _target_path(name: str) -> str | None:
+    """The convforge path that plays the torch module ``name``, or None.
+
+    Listed in :data:`MODULES`, or below a listed module whose convforge counterpart has a
+    submodule of the same name (``torch.utils.data.sampler`` -> ``convforge.utils.data.sampler``).
+    """
+    if name in MODULES:
+        return MODULES[name]
+    parent, _, child = name.rpartition(".")
+    if not parent:
+        return None
+    base = _target_path(parent)
+    if base is None or ":" in base:
+        return None
+    candidate = f"{base}.{child}"
+    try:
+        found = importlib.util.find_spec(candidate) is not None
+    except (ImportError, ValueError):
+        found = False
+    return candidate if found else None
+
+
 def _resolve(target: str):
     module_name, _, attributes = target.partition(":")
     obj = importlib.import_module(module_name)
@@ -103,9 +130,14 @@ class _Alias(types.ModuleType):
         if submodule in MODULES:
             return importlib.import_module(submodule)
         try:
-            return getattr(self._target, name)
+            value = getattr(self._target, name)
         except AttributeError:
-            raise NotProvidedError(f"{submodule} is not provided by convforge") from None
+            value = None
+        if (value is None or isinstance(value, types.ModuleType)) and _target_path(submodule) is not None:
+            return importlib.import_module(submodule)  # a submodule, as its alias
+        if value is None and not hasattr(self._target, name):
+            raise NotProvidedError(f"{submodule} is not provided by convforge")
+        return value
 
     def __setattr__(self, name: str, value) -> None:
         # dunders, and the import system binding a child alias to its parent, stay here
@@ -124,13 +156,13 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path, target=None):
         if fullname.split(".")[0] not in _ROOTS:
             return None
-        if fullname not in MODULES:
+        if _target_path(fullname) is None:
             raise ModuleNotProvidedError(f"{fullname} is not provided by convforge", name=fullname)
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
     def create_module(self, spec):
         try:
-            target = _resolve(MODULES[spec.name])
+            target = _resolve(_target_path(spec.name))
         except (ImportError, AttributeError) as e:
             raise ModuleNotProvidedError(f"{spec.name} is not provided by convforge", name=spec.name) from e
         return _Alias(spec.name, target)
