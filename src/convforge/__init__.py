@@ -205,7 +205,7 @@ from .random import Generator, initial_seed, manual_seed, seed
 
 # isort: split
 # the tool layers import the names above from convforge itself, so they come last
-from . import analysis, models, onnx, viz
+from . import analysis, models, onnx, train, viz
 from .io import load, save
 
 __version__ = "0.1.0"
@@ -404,6 +404,7 @@ __all__ = [
     "spec",
     "stack",
     "tensor",
+    "train",
     "utils",
     "vision",
     "where",
