@@ -138,3 +138,14 @@ def test_inplace_dropout_writes_into_the_input(fn):
         warnings.simplefilter("ignore", UserWarning)
         y = getattr(CF, fn)(x, 0.5, True, True)
     assert y is x and not np.all(x.detach().numpy() == 1)
+
+
+def test_dropout_layer_inplace_writes_into_its_input_as_torch():
+    cf.manual_seed(6)
+    x = cf.ones(50, 20)
+    y = cf.nn.Dropout(0.5, inplace=True)(x)
+    assert y is x and set(np.unique(x.detach().numpy())) == {0.0, 2.0}
+    a = cf.tensor(np.ones((4, 5)), requires_grad=True)
+    z = cf.nn.Dropout(0.5, inplace=True)(a * 1.0)
+    z.sum().backward()
+    np.testing.assert_array_equal(a.grad.detach().numpy(), z.detach().numpy())  # the mask, scaled by 2
