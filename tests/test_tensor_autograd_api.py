@@ -326,3 +326,20 @@ def test_autograd_backward_adds_the_gradients_of_several_roots():
         lib.autograd.backward([(x * 2).sum(), x * 3], [None, lib.tensor([1.0, 10.0])])
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1] == [5.0, 32.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (lambda m: m.ones(3), RuntimeError, "attempting to assign a gradient of size"),
+        (lambda m: m.ones(2, dtype=m.float64), RuntimeError, "attempting to assign a gradient with dtype"),
+        (lambda m: [1.0, 2.0], TypeError, "assigned grad expected to be a Tensor or None"),
+    ],
+)
+def test_assigning_a_mismatched_grad_is_refused_as_torch(value, error, message):
+    for lib in (torch, cf):
+        p = lib.ones(2, requires_grad=True)
+        with pytest.raises(error, match=message):
+            p.grad = value(lib)
+        p.grad = lib.zeros(2)
+        assert p.grad.tolist() == [0.0, 0.0]

@@ -89,7 +89,7 @@ class Tensor(MathMixin, MoreMixin, ShapeMixin, InplaceMixin):
 
     def _init(self, array: np.ndarray, node: Function | None) -> None:
         self._array = array
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn = node
         self._requires_grad = node is not None
         self._version_box = _Version()
@@ -134,6 +134,30 @@ class Tensor(MathMixin, MoreMixin, ShapeMixin, InplaceMixin):
                 f"Tensor.data: the assigned value must be a Tensor, but got {type(value).__name__}"
             )
         self._array = value._array
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (after ``backward``), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                    f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size"
+                )
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
+                    f"'{self.dtype}'. The gradient must match the tensor's dtype"
+                )
+        self._grad = value
 
     @property
     def _version(self) -> int:
