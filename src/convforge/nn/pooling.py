@@ -188,8 +188,8 @@ class AvgPool3d(_AvgPoolNd):
     _ndim = 3
 
 
-class _AdaptiveAvgPoolNd(Module):
-    """Average pooling to a fixed output size (``None`` entries keep the input size).
+class _AdaptivePoolNd(Module):
+    """What adaptive pools share: an ``output_size`` checked at construction, and the repr.
 
     Window ``i`` of a dimension spans ``[floor(i*in/out), ceil((i+1)*in/out))``.
     Shape: (N, C, *in) -> (N, C, *output_size).
@@ -204,6 +204,13 @@ class _AdaptiveAvgPoolNd(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveAvgPoolNd(_AdaptivePoolNd):
+    """Average pooling to a fixed output size (``None`` entries keep the input size).
+
+    Shape: (N, C, *in) -> (N, C, *output_size), windows as :class:`_AdaptivePoolNd`.
+    """
 
     def forward(self, input) -> Tensor:
         return getattr(F, f"adaptive_avg_pool{self._ndim}d")(input, self.output_size)
@@ -227,19 +234,15 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _ndim = 3
 
 
-class _AdaptiveMaxPoolNd(Module):
-    """Max pooling to a fixed output size; windows as adaptive average pooling."""
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    """Max pooling to a fixed output size; windows as adaptive average pooling.
 
-    _ndim: int = 0
+    Shape: (N, C, *in) -> (N, C, *output_size).
+    """
 
     def __init__(self, output_size, return_indices: bool = False) -> None:
-        super().__init__()
-        sp.adaptive_output_size(type(self).__name__, output_size, (1,) * self._ndim)
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
     def forward(self, input):
         pool = getattr(F, f"adaptive_max_pool{self._ndim}d")
