@@ -30,9 +30,12 @@ orientation ran fastest here) and the transforms, compiled with Numba and parall
 (sample, tile row, channel block), sweep contiguous runs of channels with the sparse
 integer rows of ``B^T`` and ``A^T`` written out (no 6x6 matrix loops). Zero padding is read
 as zeros at the borders, so nothing is padded in memory. The batch goes through in chunks
-of about :data:`CHUNK_BYTES` of tiles, so the GEMMs and the output transform read tiles
-that are still in cache, from buffers allocated once per call (one thread, 64@56 batch 8:
-13.6 ms forward with the whole batch at once, 9.1 ms in 8 MiB chunks).
+of at most :data:`CHUNK_BYTES` of tiles, from buffers allocated once per call, so the
+GEMMs and the output transform read tiles still in cache (one thread, 64@56 batch 8: 13.6
+ms forward in one chunk, 9.1 ms in 8 MiB chunks). Each chunk hands the cores from Numba's
+threads to BLAS's and back; with two threads on a heavily loaded machine (load 8-13 on 2
+cores) 8 MiB chunks ran 1.3-5x slower than one chunk under the spinning omp layer, a
+measurement too noisy to decide on; unmeasured on a quiet machine.
 
 **Gradients.** ``grad_input`` is the same algorithm on ``gy`` with the kernel flipped and
 its channel axes swapped (the full correlation; origin ``pad - 2``). ``grad_weight``
@@ -52,7 +55,6 @@ layers (direct: ~1e-7). :data:`ERROR_BOUND` is the tested bound.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
@@ -424,7 +426,7 @@ def _weight_adjoint_kernel(grad_u, g_mat, block, gw):
 # channels per transform work item (a run of 256 bytes in float32; 16 and 32 ran slower)
 CHANNEL_BLOCK = 64
 # bytes of transformed tiles (input and products) per chunk of samples
-CHUNK_BYTES = int(os.environ.get("CF_WINO_CHUNK", 8 << 20))
+CHUNK_BYTES = 8 << 20
 
 
 def _compute_dtype(*arrays) -> np.dtype:
@@ -474,9 +476,8 @@ def _tile_products(v: np.ndarray, u: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def _samples_per_chunk(n_all: int, bytes_per_sample: int) -> int:
-    """Samples whose tiles are transformed and multiplied at a time: within the workspace
-    limit, and about :data:`CHUNK_BYTES` so the tiles are still in cache when the GEMMs and
-    the output transform read them (the buffers are allocated once per call and reused)."""
+    """Samples transformed and multiplied at a time: within the workspace limit and
+    :data:`CHUNK_BYTES` (see the module docstring)."""
     return max(1, min(batch_chunk(n_all, bytes_per_sample), CHUNK_BYTES // bytes_per_sample))
 
 
