@@ -34,7 +34,7 @@ of at most :data:`CHUNK_BYTES` of tiles, from buffers allocated once per call, s
 GEMMs and the output transform read tiles still in cache (one thread, 64@56 batch 8: 13.6
 ms forward in one chunk, 9.1 ms in 8 MiB chunks). Each chunk hands the cores from Numba's
 threads to BLAS's and back; with two threads on a heavily loaded machine (load 8-13 on 2
-cores) 8 MiB chunks ran 1.3-5x slower than one chunk under the spinning omp layer, a
+cores) 8 MiB chunks ran 1.7-5x slower than one chunk under the spinning omp layer, a
 measurement too noisy to decide on; unmeasured on a quiet machine.
 
 **Gradients.** ``grad_input`` is the same algorithm on ``gy`` with the kernel flipped and
