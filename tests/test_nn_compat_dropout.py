@@ -149,3 +149,26 @@ def test_dropout_layer_inplace_writes_into_its_input_as_torch():
     z = cf.nn.Dropout(0.5, inplace=True)(a * 1.0)
     z.sum().backward()
     np.testing.assert_array_equal(a.grad.detach().numpy(), z.detach().numpy())  # the mask, scaled by 2
+
+
+@pytest.mark.parametrize("p", [0.3, 1.0])
+def test_functional_dropout_inplace_writes_into_the_input(p):
+    x = cf.ones(4, 5)
+    out = cf.nn.functional.dropout(x, p, training=True, inplace=True)
+    assert out is x
+    assert set(np.unique(x.array)) <= {0.0, np.float32(1 / (1 - p)) if p < 1 else 0.0}
+
+
+def test_functional_leaky_relu_inplace_matches_torch_values_and_gradient():
+    values = np.array([-1.0, 2.0, -3.0, 0.5], np.float32)
+    w = cf.tensor(values.copy(), requires_grad=True)
+    y = w * 1
+    out = cf.nn.functional.leaky_relu(y, 0.2, inplace=True)
+    assert out is y
+    y.sum().backward()
+    wt = torch.tensor(values.copy(), requires_grad=True)
+    yt = wt * 1
+    torch.nn.functional.leaky_relu(yt, 0.2, inplace=True)
+    yt.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy())
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy())

@@ -117,3 +117,16 @@ def _unbatched(y: Tensor, batched: bool) -> Tensor:
 
 def _spatial_axes(n: int) -> tuple[int, ...]:
     return tuple(range(2, 2 + n))
+
+
+def in_place(x: Tensor, result_of, inplace: bool) -> Tensor:
+    """``result_of(x)``, or with ``inplace`` that result written into ``x`` (``x.copy_``).
+
+    In place, the result is computed from a clone of ``x`` when ``x`` requires grad: the
+    nodes of the computation then hold the clone's memory, which the write does not touch,
+    and the gradient reaches the old ``x`` through the clone (torch saves the original
+    values of such in-place ops the same way).
+    """
+    if not inplace:
+        return result_of(x)
+    return x.copy_(result_of(x.clone() if x.requires_grad else x))

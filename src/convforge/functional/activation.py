@@ -11,7 +11,7 @@ from .. import spec as sp
 from ..autograd.ops import elementwise as ew
 from ..autograd.ops import nn as nn_ops
 from ..autograd.tensor import Tensor
-from ._common import TensorLike, _computed, _float_tensor, _in_dtype_of, _tensor
+from ._common import TensorLike, _computed, _float_tensor, _in_dtype_of, _tensor, in_place
 
 __all__ = ["dropout", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
 
@@ -26,12 +26,16 @@ def relu(input: TensorLike, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input: TensorLike, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``x`` where positive, else ``negative_slope * x`` (never in place). Shape: any, kept."""
+    """``x`` where positive, else ``negative_slope * x``; ``inplace=True`` writes into ``input``.
+
+    Shape: any, kept.
+    """
     if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
         raise TypeError(
             f"leaky_relu: negative_slope must be a number, but got negative_slope={negative_slope!r}"
         )
-    return nn_ops.LeakyReLU.apply(_float_tensor("leaky_relu", "input", input), float(negative_slope))
+    x = _float_tensor("leaky_relu", "input", input)
+    return in_place(x, lambda t: nn_ops.LeakyReLU.apply(t, float(negative_slope)), inplace)
 
 
 def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
@@ -105,6 +109,6 @@ def dropout(input: TensorLike, p: float = 0.5, training: bool = True, inplace: b
     if not training or p == 0:
         return x
     if p == 1:
-        return x * np.zeros((), dtype=x.dtype)
+        return in_place(x, lambda t: t * np.zeros((), dtype=x.dtype), inplace)
     keep = cf_random.default_generator().random(x.shape) >= p  # kept with probability 1 - p
-    return x * (keep.astype(x.dtype) / x.dtype.type(1 - p))
+    return in_place(x, lambda t: t * (keep.astype(x.dtype) / x.dtype.type(1 - p)), inplace)

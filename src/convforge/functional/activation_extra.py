@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import random as cf_random
 from ..autograd.tensor import Tensor
-from ._common import _float_tensor, _tensor
+from ._common import _float_tensor, _tensor, in_place
 from .activation import leaky_relu, relu, softmax
 
 __all__ = [
@@ -51,19 +51,6 @@ __all__ = [
 # the SELU constants of Klambauer et al. (2017), as torch
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def in_place(x: Tensor, result_of, inplace: bool) -> Tensor:
-    """``result_of(x)``, or with ``inplace`` that result written into ``x`` (``x.copy_``).
-
-    In place, the result is computed from a clone of ``x`` when ``x`` requires grad: the
-    nodes of the computation then hold the clone's memory, which the write does not touch,
-    and the gradient reaches the old ``x`` through the clone (torch saves the original
-    values of such in-place ops the same way).
-    """
-    if not inplace:
-        return result_of(x)
-    return x.copy_(result_of(x.clone() if x.requires_grad else x))
 
 
 def _number(op: str, name: str, value) -> float:

@@ -1,6 +1,6 @@
 """Channel-wise (feature) dropout and alpha dropout, as torch's dropout1d/2d/3d,
 alpha_dropout and feature_alpha_dropout. Masks come from the seeded default generator;
-``inplace=True`` writes the result into the input (see ``activation_extra.in_place``)."""
+``inplace=True`` writes the result into the input (see ``_common.in_place``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import random as cf_random
 from ..autograd.tensor import Tensor
-from ._common import _float_tensor
-from .activation_extra import SELU_ALPHA, SELU_SCALE, in_place
+from ._common import _float_tensor, in_place
+from .activation_extra import SELU_ALPHA, SELU_SCALE
 
 __all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
 

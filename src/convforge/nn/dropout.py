@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd.tensor import Tensor
-from ..functional.activation_extra import in_place
 from .module import Module
 
 __all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout"]
@@ -75,10 +74,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input) -> Tensor:
-        if not self.inplace or not self.training:
-            return F.dropout(input, self.p, self.training)
-        # F.dropout computes out of place; inplace=True writes its result back, as torch's layer
-        return in_place(input, lambda t: F.dropout(t, self.p, True), True)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
