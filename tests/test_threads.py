@@ -119,3 +119,20 @@ def test_a_threading_layer_the_user_chose_is_kept():
     result = run_script({"NUMBA_THREADING_LAYER": "omp"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "layer omp" in result.stdout and "OK" in result.stdout, result.stdout
+
+
+def test_set_num_threads_before_any_kernel_still_selects_tbb():
+    # numba.set_num_threads starts Numba's threads, fixing the layer: convforge must choose first
+    pytest.importorskip("numba")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version("tbb")
+    except PackageNotFoundError:
+        pytest.skip("the tbb package is not installed (it is a dependency on x86-64 only)")
+    code = "import convforge as cf, numba; cf.set_num_threads(2); print('layer', numba.threading_layer())"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert "layer tbb" in result.stdout, result.stdout + result.stderr[-2000:]

@@ -110,6 +110,9 @@ def set_num_threads(n: int) -> None:
     try:
         import numba
 
+        from .kernels.jit import configure_threading  # before numba starts its threads (TBB)
+
+        configure_threading()
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     except ImportError:
         pass
