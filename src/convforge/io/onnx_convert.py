@@ -393,7 +393,8 @@ def _resample(g, args, kwargs, out):
     name, rank = g.value(x), x.ndim
     for d, matrix in enumerate(matrices):
         axis = 2 + d
-        weights = g.constant(np.asarray(matrix, dtype=x.dtype).T, hint="resample")  # (in, out)
+        dense = matrix.toarray() if hasattr(matrix, "toarray") else matrix  # interpolate keeps them sparse
+        weights = g.constant(np.asarray(dense, dtype=x.dtype).T, hint="resample")  # (in, out)
         if axis == rank - 1:
             name = g.node("MatMul", [name, weights])
             continue
