@@ -14,7 +14,7 @@ import inspect
 
 import numpy as np
 
-from .function import Function, _SavedVersion, is_grad_enabled, no_grad
+from .function import Function, is_grad_enabled, no_grad, saved_entry
 
 _STYLE_CACHE: dict[type, bool] = {}
 
@@ -101,7 +101,7 @@ def apply_torch_style(cls: type, *args, **kwargs):
     out = Tensor._from_op(result._array, ctx)
     ctx._out_dtype = out.dtype
     ctx._saved_versions = tuple(
-        _SavedVersion(out._version_box if t is result else t._version_box, t, is_output=t is result)
+        saved_entry(out if t is result else t, is_output=t is result, force=True)
         for t in ctx.saved
         if isinstance(t, Tensor)
     )

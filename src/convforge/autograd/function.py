@@ -140,22 +140,18 @@ class _Version:
         self.value = 0
 
 
-class _SavedVersion:
-    """What a node kept: whose memory (by version box), at which version, and the tensor's
-    dtype and shape for the error message (formatted only if it is raised)."""
+def saved_entry(tensor, is_output: bool = False, force: bool = False) -> tuple:
+    """What a node notes of a tensor it was given or made: (version box, version now, the
+    array, is_output, force). At backward a changed version raises if the node kept that
+    array's memory (or ``force``: torch saves it, or a custom Function saved it)."""
+    return (tensor._version_box, tensor._version_box.value, tensor._array, is_output, force)
 
-    __slots__ = ("box", "version", "dtype", "shape", "is_output")
 
-    def __init__(self, box: _Version, tensor, is_output: bool) -> None:
-        self.box, self.version, self.is_output = box, box.value, is_output
-        self.dtype, self.shape = tensor.dtype, tensor.shape
+def _label(array: np.ndarray) -> str:
+    """torch's name for a tensor in messages: ``torch.FloatTensor [2, 3]``."""
+    from .dtypes import type_name
 
-    @property
-    def label(self) -> str:
-        """torch's name for the tensor: ``torch.FloatTensor [2, 3]``."""
-        from .dtypes import type_name
-
-        return f"{type_name(self.dtype)} [{', '.join(str(s) for s in self.shape)}]"
+    return f"{type_name(array.dtype)} [{', '.join(str(s) for s in array.shape)}]"
 
 
 class Node:
@@ -207,7 +203,7 @@ class Function(Node):
         self.saved: tuple = ()
         self.released = False
         self._listed: tuple[bool, ...] = ()
-        self._saved_versions: tuple[_SavedVersion, ...] = ()
+        self._saved_versions: tuple = ()
         self._out_dtype = None
         self._retain_for = None
 
@@ -226,7 +222,7 @@ class Function(Node):
         self.saved = ()
         self.released = True
         keep = ("inputs", "needs_input_grad", "saved", "released", "_edges", "_pre_hooks", "_listed")
-        keep += ("_saved_versions", "_out_dtype", "_retain_for")
+        keep += ("_out_dtype", "_retain_for")
         for name in list(vars(self)):
             if name not in keep:
                 delattr(self, name)
@@ -240,11 +236,11 @@ class Function(Node):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .custom import apply_torch_style, is_torch_style
-        from .tensor import Tensor
-
-        if is_torch_style(cls):  # forward(ctx, ...) as a staticmethod: torch's protocol
-            return apply_torch_style(cls, *args, **kwargs)
+        Tensor = _late.Tensor or _late.load()
+        if cls not in _late.plain_style:
+            if _late.is_torch_style(cls):  # forward(ctx, ...) as a staticmethod: torch's protocol
+                return _late.apply_torch_style(cls, *args, **kwargs)
+            _late.plain_style.add(cls)
         node = cls()
         node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         raw = tuple(a._array if isinstance(a, Tensor) else a for a in args)
@@ -264,45 +260,73 @@ class Function(Node):
         return out
 
     def _record_saved(self, args, out) -> None:
-        """Note the versions of the tensors whose memory this node kept for backward."""
-        from .tensor import Tensor
-
-        kept = _kept_arrays(self)
-        if not kept and not self.saves_output:
-            return
-        entries = []
-        for a in args:
-            if isinstance(a, Tensor) and any(np.may_share_memory(k, a._array) for k in kept):
-                entries.append(_SavedVersion(a._version_box, a, is_output=False))
-        if self.saves_output or any(np.may_share_memory(k, out._array) for k in kept):
-            entries.append(_SavedVersion(out._version_box, out, is_output=True))
+        """Note the versions of the tensors given and made; whether this node kept their
+        memory is looked at only if one of them changes (see :meth:`_check_versions`)."""
+        Tensor = _late.Tensor
+        entries = [saved_entry(a) for a in args if isinstance(a, Tensor)]
+        entries.append(saved_entry(out, is_output=True, force=self.saves_output))
         self._saved_versions = tuple(entries)
 
+    def kept_output(self, out_array: np.ndarray) -> bool:
+        """Whether backward reads this node's output (torch's saved result)."""
+        return self.saves_output or any(np.may_share_memory(k, out_array) for k in _kept_arrays(self))
+
     def _check_versions(self) -> None:
-        for saved in self._saved_versions:
-            if saved.box.value != saved.version:
-                which = f", which is output 0 of {self.name()}," if saved.is_output else ""
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{saved.label}]{which} is at version {saved.box.value}; "
-                    f"expected version {saved.version} instead."
-                )
+        kept = None
+        for box, version, array, is_output, force in self._saved_versions:
+            if box.value == version:
+                continue
+            if not force:
+                kept = _kept_arrays(self) if kept is None else kept
+                if not any(np.may_share_memory(k, array) for k in kept):
+                    continue  # changed, but this node never read it
+            which = f", which is output 0 of {self.name()}," if is_output else ""
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{_label(array)}]{which} is at version {box.value}; "
+                f"expected version {version} instead."
+            )
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
 
+# the bookkeeping attributes every node has: never arrays a forward kept
+_BOOKKEEPING = frozenset(
+    ("inputs", "saved", "_edges", "_listed", "needs_input_grad", "_pre_hooks", "_saved_versions", "released")
+)
+
+
 def _kept_arrays(node: Function) -> list[np.ndarray]:
     """The ndarrays a node holds after forward: its saved tuple and its array attributes."""
-    kept = []
-    values = list(node.saved)
+    kept = [v for v in node.saved if type(v) is np.ndarray and v.size]
     for name, value in vars(node).items():
-        if name not in ("inputs", "saved", "_edges"):
-            values.append(value)
-    for value in values:
-        items = value if isinstance(value, (tuple, list)) else (value,)
-        kept.extend(v for v in items if isinstance(v, np.ndarray) and v.size)
+        if name in _BOOKKEEPING:
+            continue
+        if isinstance(value, np.ndarray):
+            if value.size:
+                kept.append(value)
+        elif isinstance(value, (tuple, list)):
+            kept.extend(v for v in value if isinstance(v, np.ndarray) and v.size)
     return kept
+
+
+class _Late:
+    """Names of modules that import this one, looked up once on first use (not per op)."""
+
+    Tensor = None
+
+    def load(self):
+        from .custom import apply_torch_style, is_torch_style
+        from .tensor import Tensor
+
+        self.apply_torch_style, self.is_torch_style = apply_torch_style, is_torch_style
+        self.plain_style: set = set()
+        type(self).Tensor = Tensor
+        return Tensor
+
+
+_late = _Late()
 
 
 def retain_for(node: Function, tensor) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import random as cf_random
 from . import dtypes
-from .function import Function, _SavedVersion, is_grad_enabled, retain_for
+from .function import Function, is_grad_enabled, retain_for, saved_entry
 from .ops import elementwise as ew
 from .ops import index as index_ops
 from .ops import where as where_ops
@@ -126,11 +126,11 @@ def apply_inplace(tensor, fn: type[Function], *args):
     np.copyto(tensor._array, out._array, casting="unsafe")
     tensor._version_box.value += 1
     if graph:
-        _rebase(tensor, out.grad_fn)
+        _rebase(tensor, out.grad_fn, out._array)
     return tensor
 
 
-def _rebase(tensor, node: Function) -> None:
+def _rebase(tensor, node: Function, out_array: np.ndarray) -> None:
     if tensor._base is None:
         tensor.grad_fn, tensor._requires_grad = node, True
         if tensor._retains_grad:
@@ -138,10 +138,10 @@ def _rebase(tensor, node: Function) -> None:
     else:
         _rebase_view(tensor, node)
     # a node that kept its output keeps it in the tensor now: later writes must be caught
-    node._saved_versions = tuple(
-        _SavedVersion(tensor._version_box, tensor, True) if saved.is_output else saved
-        for saved in node._saved_versions
-    )
+    entries = [entry for entry in node._saved_versions if not entry[3]]
+    if node.kept_output(out_array):
+        entries.append(saved_entry(tensor, is_output=True, force=True))
+    node._saved_versions = tuple(entries)
 
 
 def _rebase_view(view, node: Function) -> None:

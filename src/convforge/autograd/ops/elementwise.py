@@ -25,13 +25,12 @@ def _shape(value) -> tuple[int, ...]:
     return np.shape(value)
 
 
+_KIND_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+
+
 def _category(dtype: np.dtype) -> int:
     """torch's type categories: bool < integer < floating < complex."""
-    if dtype == np.bool_:
-        return 0
-    if np.issubdtype(dtype, np.integer):
-        return 1
-    return 2 if np.issubdtype(dtype, np.floating) else 3
+    return _KIND_CATEGORY.get(dtype.kind, 3)
 
 
 _SCALAR_DTYPES = {
@@ -40,6 +39,14 @@ _SCALAR_DTYPES = {
     2: np.dtype(DEFAULT_DTYPE),
     3: np.dtype(np.complex64),
 }
+
+
+def _scalar_category(value) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, np.generic):
+        return _category(value.dtype)
+    return 1 if isinstance(value, int) else 2 if isinstance(value, float) else 3
 
 
 def torch_result_dtype(operands: tuple, at_least: int = 0) -> np.dtype:
@@ -55,17 +62,24 @@ def torch_result_dtype(operands: tuple, at_least: int = 0) -> np.dtype:
         if isinstance(value, np.ndarray):
             ranks[0 if value.ndim else 1].append(value.dtype)
         else:
-            dtype = np.asarray(value).dtype
-            ranks[2].append(_SCALAR_DTYPES[_category(dtype)])
+            ranks[2].append(_SCALAR_DTYPES[_scalar_category(value)])
     top = max([at_least] + [_category(d) for rank in ranks for d in rank])
     for rank in ranks:
         found = [d for d in rank if _category(d) == top]
         if found:
-            return np.result_type(*found)
+            return found[0] if len(found) == 1 else np.result_type(*found)
     return _SCALAR_DTYPES[top]
 
 
 def _as_torch(result: np.ndarray, operands: tuple, at_least: int = 0) -> np.ndarray:
+    a, b = operands
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.dtype == b.dtype
+        and _category(a.dtype) >= at_least
+    ):
+        return result  # the common case: NumPy and torch agree
     dtype = torch_result_dtype(operands, at_least)
     return result if result.dtype == dtype else result.astype(dtype)
 
