@@ -12,8 +12,9 @@ enabled and some input requires them, records the node in the graph. torch's pro
 The graph links nodes, not tensors (as torch's): each node keeps one edge per argument
 to the node that produced it (its ``grad_fn``, or the :class:`AccumulateGrad` of a leaf),
 so an in-place operation that gives a tensor a new ``grad_fn`` leaves the edges recorded
-before it pointing at the old one. A node also remembers the version of every tensor whose
-memory it kept for backward; backward refuses to run on one modified since (torch's rule).
+before it pointing at the old one. A node also notes the version of every tensor it was
+given or made; backward refuses to run if one changed since and the node kept its memory
+for backward (torch's rule).
 """
 
 from __future__ import annotations
