@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class Adadelta(Optimizer):
@@ -42,6 +42,8 @@ class Adadelta(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "rho", "eps", "weight_decay")
+
     def __init__(
         self,
         params: Iterable,
@@ -55,33 +57,17 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "rho": rho,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            "capturable": capturable,
-            "foreach": foreach,
-            "differentiable": differentiable,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, self._defaults(locals()))
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("Adadelta", "lr", group["lr"])
-        check_number("Adadelta", "rho", group["rho"])
+        super()._check_group(group)
         if group["rho"] > 1:
             raise ValueError(f"Adadelta: rho must be in [0, 1], but got rho={group['rho']!r}")
-        check_number("Adadelta", "eps", group["eps"])
-        check_number("Adadelta", "weight_decay", group["weight_decay"])
-        check_unsupported_flags("Adadelta", group)
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(theta)
-            state["acc_delta"] = np.zeros_like(theta)
+            start_state(state, theta, "square_avg", "acc_delta")
         rho, eps = group["rho"], group["eps"]
         if group["maximize"]:
             grad = -grad

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_number, check_unsupported_flags
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -38,6 +38,8 @@ class Adagrad(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
     def __init__(
         self,
         params: Iterable,
@@ -52,26 +54,13 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "lr_decay": lr_decay,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "initial_accumulator_value": initial_accumulator_value,
-            "foreach": foreach,
-            "maximize": maximize,
-            "differentiable": differentiable,
-            "fused": fused,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, self._defaults(locals()))
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p, group, self.state[p])
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            check_number("Adagrad", name, group[name])
-        check_unsupported_flags("Adagrad", group)
+        super()._check_group(group)
         if group.get("fused"):
             raise ValueError("Adagrad: fused=True is not supported (no fused kernels here); use fused=None")
 

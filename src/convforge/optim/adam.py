@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, start_state
 from .sgd import axpy
 
 
@@ -45,6 +45,9 @@ class Adam(Optimizer):
         Decay the weights directly instead of through the gradient (that is AdamW).
     """
 
+    _numbers = ("lr", "eps", "weight_decay")
+    _pairs = ("betas",)
+
     def __init__(
         self,
         params: Iterable,
@@ -57,35 +60,12 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        owner = type(self).__name__
-        check_number(owner, "lr", group["lr"])
-        check_number(owner, "eps", group["eps"])
-        check_number(owner, "weight_decay", group["weight_decay"])
-        betas = group["betas"]
-        if not isinstance(betas, tuple) or len(betas) != 2:
-            raise TypeError(f"{owner}: betas must be a pair of floats, but got betas={betas!r}")
-        check_number(owner, "betas[0]", betas[0], high=1.0)
-        check_number(owner, "betas[1]", betas[1], high=1.0)
+        super().__init__(params, self._defaults(locals()))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param.array)
-            state["exp_avg_sq"] = np.zeros_like(param.array)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param.array)
+            amsgrad_buffer = ("max_exp_avg_sq",) if group["amsgrad"] else ()
+            start_state(state, param.array, "exp_avg", "exp_avg_sq", *amsgrad_buffer)
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_betas, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class Adamax(Optimizer):
@@ -36,6 +36,9 @@ class Adamax(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "eps", "weight_decay")
+    _pairs = ("betas",)
+
     def __init__(
         self,
         params: Iterable,
@@ -49,30 +52,12 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "foreach": foreach,
-            "maximize": maximize,
-            "differentiable": differentiable,
-            "capturable": capturable,
-        }
-        super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "eps", "weight_decay"):
-            check_number("Adamax", name, group[name])
-        check_betas("Adamax", group["betas"])
-        check_unsupported_flags("Adamax", group)
+        super().__init__(params, self._defaults(locals()))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(theta)
-            state["exp_inf"] = np.zeros_like(theta)
+            start_state(state, theta, "exp_avg", "exp_inf")
         beta1, beta2 = group["betas"]
         if group["maximize"]:
             grad = -grad

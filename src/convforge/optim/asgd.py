@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class ASGD(Optimizer):
@@ -35,6 +35,9 @@ class ASGD(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "weight_decay", "lambd", "alpha", "t0")
+    _signed = ("lambd", "alpha", "t0")
+
     def __init__(
         self,
         params: Iterable,
@@ -48,33 +51,12 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "lambd": lambd,
-            "alpha": alpha,
-            "t0": t0,
-            "weight_decay": weight_decay,
-            "foreach": foreach,
-            "maximize": maximize,
-            "differentiable": differentiable,
-            "capturable": capturable,
-        }
-        super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("ASGD", "lr", group["lr"])
-        check_number("ASGD", "weight_decay", group["weight_decay"])
-        for name in ("lambd", "alpha", "t0"):
-            check_number("ASGD", name, group[name], low=None)
-        check_unsupported_flags("ASGD", group)
+        super().__init__(params, self._defaults(locals()))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["eta"] = _scalar(group["lr"])
-            state["mu"] = 1.0
-            state["ax"] = np.zeros_like(theta)
+            start_state(state, theta, "ax", eta=_scalar(group["lr"]), mu=1.0)
         lr, lambd = group["lr"], group["lambd"]
         if group["maximize"]:
             grad = -grad

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad, no_grad
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 
 
 class LBFGS(Optimizer):
@@ -41,6 +41,8 @@ class LBFGS(Optimizer):
         torch's ``'strong_wolfe'`` line search is not provided: refused with a ValueError.
     """
 
+    _numbers = ("lr",)
+
     def __init__(
         self,
         params: Iterable,
@@ -54,22 +56,13 @@ class LBFGS(Optimizer):
     ) -> None:
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = {
-            "lr": lr,
-            "max_iter": max_iter,
-            "max_eval": max_eval,
-            "tolerance_grad": tolerance_grad,
-            "tolerance_change": tolerance_change,
-            "history_size": history_size,
-            "line_search_fn": line_search_fn,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, self._defaults(locals()))
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("LBFGS", "lr", group["lr"])
+        super()._check_group(group)
         if group["line_search_fn"] is not None:
             raise ValueError(
                 f"LBFGS: line_search_fn={group['line_search_fn']!r} is not provided by convforge; use None"

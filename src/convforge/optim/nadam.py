@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_betas, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class NAdam(Optimizer):
@@ -43,6 +43,9 @@ class NAdam(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "eps", "weight_decay", "momentum_decay")
+    _pairs = ("betas",)
+
     def __init__(
         self,
         params: Iterable,
@@ -58,33 +61,12 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,
-            "capturable": capturable,
-            "differentiable": differentiable,
-        }
-        super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "eps", "weight_decay", "momentum_decay"):
-            check_number("NAdam", name, group[name])
-        check_betas("NAdam", group["betas"])
-        check_unsupported_flags("NAdam", group)
+        super().__init__(params, self._defaults(locals()))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = np.zeros_like(theta)
-            state["exp_avg_sq"] = np.zeros_like(theta)
+            start_state(state, theta, "exp_avg", "exp_avg_sq", mu_product=1.0)
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad

@@ -54,6 +54,19 @@ def check_unsupported_flags(owner: str, group: dict[str, Any]) -> None:
             )
 
 
+def start_state(state: dict[str, Any], like: np.ndarray, *zeros: str, **scalars: float) -> None:
+    """Fill an empty per-parameter state as torch's first step does: ``step`` 0, then
+    ``scalars`` (``mu_product=1.0``, ...), then a zero buffer of ``like``'s shape and dtype for
+    each name in ``zeros`` (``"exp_avg"``, ...).
+
+    Shape: like (the parameter's); each zero buffer the same.
+    """
+    state["step"] = 0.0
+    state.update(scalars)
+    for name in zeros:
+        state[name] = np.zeros_like(like)
+
+
 def to_array(value) -> np.ndarray:
     """An ndarray from an ndarray, a cf.Tensor or a torch tensor (without importing torch)."""
     if isinstance(value, Tensor):
@@ -75,8 +88,19 @@ class Optimizer:
         The default value of each option.
 
     Subclasses implement ``step`` reading ``group[option]`` for each group and keeping the
-    buffers of parameter ``p`` in ``self.state[p]``.
+    buffers of parameter ``p`` in ``self.state[p]``. They declare their options' checks in the
+    class attributes below, which the base ``_check_group`` applies (subclasses override it
+    for rules of their own, calling ``super()._check_group`` first), and build ``defaults``
+    with :meth:`_defaults` from their ``__init__``'s ``locals()``.
     """
+
+    #: options that must be real numbers, checked in this order; >= 0 unless in ``_signed``
+    _numbers: tuple[str, ...] = ()
+    #: options of ``_numbers`` that may be negative
+    _signed: tuple[str, ...] = ()
+    #: options that are pairs (torch stores them as tuples; lists are accepted); ``"betas"``
+    #: is also checked as a pair of numbers in [0, 1)
+    _pairs: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         if isinstance(params, Tensor):
@@ -151,8 +175,26 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
+    def _defaults(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The defaults dict from ``__init__``'s ``locals()``: every argument but ``self`` and
+        ``params``, the ``_pairs`` given as lists made tuples."""
+        return {
+            name: tuple(value) if name in self._pairs and isinstance(value, (list, tuple)) else value
+            for name, value in arguments.items()
+            if name not in ("self", "params", "__class__")  # __class__: the cell of super()
+        }
+
     def _check_group(self, group: dict[str, Any]) -> None:
-        """Validate one group's options; subclasses raise ValueError/TypeError naming the option."""
+        """Validate one group's options as the class attributes declare, raising
+        ValueError/TypeError naming the option; torch's execution options ``capturable`` and
+        ``differentiable`` are refused when True where the optimizer takes either."""
+        owner = type(self).__name__
+        for name in self._numbers:
+            check_number(owner, name, group[name], low=None if name in self._signed else 0.0)
+        if "betas" in self._pairs:
+            check_betas(owner, group["betas"])
+        if "capturable" in self.defaults or "differentiable" in self.defaults:
+            check_unsupported_flags(owner, group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors: to None (default) or to zeros."""

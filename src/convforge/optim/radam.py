@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_betas, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class RAdam(Optimizer):
@@ -45,6 +45,9 @@ class RAdam(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "eps", "weight_decay")
+    _pairs = ("betas",)
+
     def __init__(
         self,
         params: Iterable,
@@ -59,31 +62,12 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,
-            "capturable": capturable,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "differentiable": differentiable,
-        }
-        super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "eps", "weight_decay"):
-            check_number("RAdam", name, group[name])
-        check_betas("RAdam", group["betas"])
-        check_unsupported_flags("RAdam", group)
+        super().__init__(params, self._defaults(locals()))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(theta)
-            state["exp_avg_sq"] = np.zeros_like(theta)
+            start_state(state, theta, "exp_avg", "exp_avg_sq")
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad

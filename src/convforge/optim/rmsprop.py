@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class RMSprop(Optimizer):
@@ -47,6 +47,8 @@ class RMSprop(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "eps", "momentum", "weight_decay", "alpha")
+
     def __init__(
         self,
         params: Iterable,
@@ -61,30 +63,12 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "alpha": alpha,
-            "eps": eps,
-            "centered": centered,
-            "weight_decay": weight_decay,
-            "capturable": capturable,
-            "foreach": foreach,
-            "maximize": maximize,
-            "differentiable": differentiable,
-        }
-        super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        for name in ("lr", "eps", "momentum", "weight_decay", "alpha"):
-            check_number("RMSprop", name, group[name])
-        check_unsupported_flags("RMSprop", group)
+        super().__init__(params, self._defaults(locals()))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(theta)
+            start_state(state, theta, "square_avg")
             if group["momentum"] > 0:
                 state["momentum_buffer"] = np.zeros_like(theta)
             if group["centered"]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_number, check_unsupported_flags
+from .optimizer import Optimizer, start_state
 
 
 class Rprop(Optimizer):
@@ -38,6 +38,9 @@ class Rprop(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr",)
+    _pairs = ("etas", "step_sizes")
+
     def __init__(
         self,
         params: Iterable,
@@ -50,19 +53,10 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "etas": tuple(etas) if isinstance(etas, (list, tuple)) else etas,
-            "step_sizes": tuple(step_sizes) if isinstance(step_sizes, (list, tuple)) else step_sizes,
-            "foreach": foreach,
-            "maximize": maximize,
-            "differentiable": differentiable,
-            "capturable": capturable,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, self._defaults(locals()))
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("Rprop", "lr", group["lr"])
+        super()._check_group(group)
         etas, sizes = group["etas"], group["step_sizes"]
         if not isinstance(etas, tuple) or len(etas) != 2 or not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(
@@ -70,13 +64,11 @@ class Rprop(Optimizer):
             )
         if not isinstance(sizes, tuple) or len(sizes) != 2:
             raise TypeError(f"Rprop: step_sizes must be a pair (min, max), but got step_sizes={sizes!r}")
-        check_unsupported_flags("Rprop", group)
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         theta = param.array
         if not state:
-            state["step"] = 0.0
-            state["prev"] = np.zeros_like(theta)
+            start_state(state, theta, "prev")
             state["step_size"] = np.full_like(theta, group["lr"])
         (eta_minus, eta_plus), (size_min, size_max) = group["etas"], group["step_sizes"]
         if group["maximize"]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..kernels import jit as _jit
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -44,6 +44,9 @@ class SGD(Optimizer):
         Maximize the objective instead of minimizing it.
     """
 
+    _numbers = ("lr", "momentum", "dampening", "weight_decay")
+    _signed = ("dampening",)
+
     def __init__(
         self,
         params: Iterable,
@@ -55,21 +58,10 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, self._defaults(locals()))
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("SGD", "lr", group["lr"])
-        check_number("SGD", "momentum", group["momentum"])
-        check_number("SGD", "dampening", group["dampening"], low=None)
-        check_number("SGD", "weight_decay", group["weight_decay"])
+        super()._check_group(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "SGD: nesterov=True requires momentum > 0 and dampening = 0, but got "
