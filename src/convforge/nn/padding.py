@@ -42,7 +42,8 @@ def _padding_tuple(op: str, padding, n: int) -> tuple[int, ...]:
 
 
 class _PadNd(Module):
-    """The shared forward: the rank check of torch's non-constant modes, then ``F.pad``."""
+    """What every mode shares: ``padding`` as F.pad's 2n-tuple; the forward of the
+    non-constant modes (torch's rank check, then ``F.pad`` in ``_mode``)."""
 
     _n = 0
     _mode = "constant"
@@ -53,13 +54,11 @@ class _PadNd(Module):
 
     def forward(self, input) -> Tensor:
         ndim = len(input.shape)
-        if self._mode != "constant" and ndim not in (self._n + 1, self._n + 2):
+        if ndim not in (self._n + 1, self._n + 2):
             raise ValueError(
                 f"{type(self).__name__}: expected {self._n + 1}D (unbatched) or {self._n + 2}D (batched) "
                 f"input, but got {ndim}D input"
             )
-        if self._mode == "constant":
-            return F.pad(input, self.padding, "constant", self.value)
         return F.pad(input, self.padding, self._mode)
 
     def extra_repr(self) -> str:
@@ -67,12 +66,35 @@ class _PadNd(Module):
 
 
 class _ConstantPadNd(_PadNd):
+    """ConstantPad1d/2d/3d (and ZeroPad): any rank, filled with ``value``."""
+
     def __init__(self, padding, value: float) -> None:
         super().__init__(padding)
         self.value = value
 
+    def forward(self, input) -> Tensor:
+        return F.pad(input, self.padding, "constant", self.value)
+
     def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"
+
+
+class _ReflectionPadNd(_PadNd):
+    """ReflectionPad1d/2d/3d."""
+
+    _mode = "reflect"
+
+
+class _ReplicationPadNd(_PadNd):
+    """ReplicationPad1d/2d/3d."""
+
+    _mode = "replicate"
+
+
+class _CircularPadNd(_PadNd):
+    """CircularPad1d/2d/3d."""
+
+    _mode = "circular"
 
 
 class ConstantPad1d(_ConstantPadNd):
@@ -119,55 +141,55 @@ class ZeroPad3d(_ZeroPadNd):
     _n = 3
 
 
-class ReflectionPad1d(_PadNd):
+class ReflectionPad1d(_ReflectionPadNd):
     """Mirror the last dimension at its edges (edge not repeated); pads < size. Shape: (C, W) or (N, C, W)."""
 
-    _n, _mode = 1, "reflect"
+    _n = 1
 
 
-class ReflectionPad2d(_PadNd):
+class ReflectionPad2d(_ReflectionPadNd):
     """Mirror the last 2 dimensions. Shape: (C, H, W) or (N, C, H, W) -> grown by the pads."""
 
-    _n, _mode = 2, "reflect"
+    _n = 2
 
 
-class ReflectionPad3d(_PadNd):
+class ReflectionPad3d(_ReflectionPadNd):
     """Mirror the last 3 dimensions. Shape: (C, D, H, W) or (N, C, D, H, W) -> grown by the pads."""
 
-    _n, _mode = 3, "reflect"
+    _n = 3
 
 
-class ReplicationPad1d(_PadNd):
+class ReplicationPad1d(_ReplicationPadNd):
     """Repeat the edge values of the last dimension. Shape: (C, W) or (N, C, W) -> grown by the pads."""
 
-    _n, _mode = 1, "replicate"
+    _n = 1
 
 
-class ReplicationPad2d(_PadNd):
+class ReplicationPad2d(_ReplicationPadNd):
     """Repeat the edge values of the last 2 dimensions. Shape: (C, H, W) or (N, C, H, W)."""
 
-    _n, _mode = 2, "replicate"
+    _n = 2
 
 
-class ReplicationPad3d(_PadNd):
+class ReplicationPad3d(_ReplicationPadNd):
     """Repeat the edge values of the last 3 dimensions. Shape: (C, D, H, W) or (N, C, D, H, W)."""
 
-    _n, _mode = 3, "replicate"
+    _n = 3
 
 
-class CircularPad1d(_PadNd):
+class CircularPad1d(_CircularPadNd):
     """Wrap the last dimension around (periodic padding). Shape: (C, W) or (N, C, W)."""
 
-    _n, _mode = 1, "circular"
+    _n = 1
 
 
-class CircularPad2d(_PadNd):
+class CircularPad2d(_CircularPadNd):
     """Wrap the last 2 dimensions around. Shape: (C, H, W) or (N, C, H, W)."""
 
-    _n, _mode = 2, "circular"
+    _n = 2
 
 
-class CircularPad3d(_PadNd):
+class CircularPad3d(_CircularPadNd):
     """Wrap the last 3 dimensions around. Shape: (C, D, H, W) or (N, C, D, H, W)."""
 
-    _n, _mode = 3, "circular"
+    _n = 3
