@@ -185,6 +185,15 @@ def default_layer_init_(weight, bias=None) -> None:
         uniform_(bias, -bound, bound)
 
 
+def affine_init_(weight, bias=None) -> None:
+    """torch's default for the affine parameters of normalization layers: weight ones, bias
+    zeros; either may be None (no affine part, no bias), and is then skipped."""
+    if weight is not None:
+        ones_(weight)
+    if bias is not None:
+        zeros_(bias)
+
+
 def trunc_normal_(
     tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
 ):
