@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.ops import bce as bce_ops
 from ..autograd.tensor import Tensor
-from ._common import _float_tensor, _raw_array, _tensor
+from ._common import _broadcast_weight, _float_tensor, _tensor, _warn_if_broadcast
 from .loss import _reduction
 
 __all__ = ["binary_cross_entropy", "huber_loss", "kl_div", "l1_loss", "smooth_l1_loss"]
@@ -19,13 +19,7 @@ def _operands(op: str, input, target) -> tuple[Tensor, Tensor]:
     """input and target as Tensors of the input's dtype; a differing shape broadcasts with torch's warning."""
     x = _float_tensor(op, "input", input)
     t = _tensor(op, "target", target)
-    if t.shape != x.shape:
-        warnings.warn(
-            f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
-            "it broadcasts, which is likely not what you want",
-            UserWarning,
-            stacklevel=3,
-        )
+    _warn_if_broadcast(op, t.shape, x.shape, stacklevel=3)  # 3: past this helper, at the loss's caller
     if t.dtype != x.dtype:
         t = t.to(x.dtype)
     return x, t
@@ -79,15 +73,7 @@ def binary_cross_entropy(
         )
     if t.dtype != x.dtype:
         t = t.to(x.dtype)
-    w = _raw_array(weight)
-    if w is not None:
-        try:
-            np.broadcast_shapes(w.shape, x.shape)
-        except ValueError as e:
-            raise ValueError(
-                f"{op}: weight of shape {w.shape} must broadcast to the input's shape {x.shape}"
-            ) from e
-        w = w.astype(x.dtype, copy=False)
+    w = _broadcast_weight(op, "weight", weight, x)
     return bce_ops.BinaryCrossEntropy.apply(x, t, w, reduction)
 
 
