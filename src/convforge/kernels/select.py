@@ -151,8 +151,9 @@ def rule(spec: ConvSpec, direction: str) -> str:
     - pointwise at stride 1: shift-and-accumulate GEMM (one GEMM per group, nothing copied);
       strided pointwise and every pointwise weight gradient: im2col (OpenBLAS is slow on
       the per-sample GEMMs with a small (Og, Cg) output that ``gemm`` would run);
-    - few channels at stride 1 (at most 8 in and 32 out, one group, 2-D, a plane below
-      256x256: LeNet's 1->6 and 6->16 5x5): the compiled direct kernel, every direction;
+    - very few channels at stride 1 (at most 3 in and 16 out, one group, 2-D, a plane below
+      256x256: LeNet's 1->6 5x5): the compiled direct kernel, every direction (1 thread,
+      b64: 1->6 0.27/0.39/0.39 ms vs im2col's 0.54/0.95/0.92; 6->16 at 14x14 loses to im2col);
     - few channels per group (LeNet, a 3-channel stem, ResNeXt's 4) at small batch: im2col,
       whose single GEMM has the long inner dimension those layers lack; at batch 8 and up
       the grouped GEMMs of ``gemm`` win;
@@ -195,8 +196,8 @@ def rule(spec: ConvSpec, direction: str) -> str:
         return fft.NAME
     if taps == 1:  # pointwise: no copy at stride 1; strided, im2col's column copy is small
         return gemm.NAME if stride_one and direction != "grad_weight" else im2col.NAME
-    few = spec.groups == 1 and c_g <= 8 and spec.out_channels <= 32 and spec.ndim == 2
-    if stride_one and few and math.prod(spec.in_shape[2:]) < 256 * 256:  # LeNet's 1->6, 6->16
+    few = spec.groups == 1 and c_g <= 3 and spec.out_channels <= 16 and spec.ndim == 2
+    if stride_one and few and math.prod(spec.in_shape[2:]) < 256 * 256:  # LeNet's 1->6
         return direct.NAME  # im2col's thin GEMM and column copy cost more than the work
     dense_3x3 = spec.ndim == 2 and spec.kernel_size == (3, 3) and spec.dilation == (1, 1)
     if dense_3x3 and stride_one and spec.groups == 1 and c_g >= 16:
