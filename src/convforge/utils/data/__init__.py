@@ -2,51 +2,13 @@
 
 ``cf.utils.data.DataLoader is cf.data.DataLoader``; the submodules ``dataset``, ``sampler``
 and ``dataloader`` hold the names torch's submodules of the same names hold, so
-``from torch.utils.data.sampler import RandomSampler`` resolves under convforge too.
+``from torch.utils.data.sampler import RandomSampler`` resolves under convforge too. This
+package's names are theirs together (their ``__all__`` lists are the one place each is listed).
 """
 
-from ...data import (
-    BatchSampler,
-    ChainDataset,
-    ConcatDataset,
-    DataLoader,
-    Dataset,
-    IterableDataset,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    Subset,
-    SubsetRandomSampler,
-    TensorDataset,
-    WeightedRandomSampler,
-    WorkerInfo,
-    default_collate,
-    default_convert,
-    get_worker_info,
-    random_split,
-)
 from . import dataloader, dataset, sampler
+from .dataloader import *  # noqa: F403 - re-export: the names are dataloader.__all__
+from .dataset import *  # noqa: F403
+from .sampler import *  # noqa: F403
 
-__all__ = [
-    "BatchSampler",
-    "ChainDataset",
-    "ConcatDataset",
-    "DataLoader",
-    "Dataset",
-    "IterableDataset",
-    "RandomSampler",
-    "Sampler",
-    "SequentialSampler",
-    "Subset",
-    "SubsetRandomSampler",
-    "TensorDataset",
-    "WeightedRandomSampler",
-    "WorkerInfo",
-    "dataloader",
-    "dataset",
-    "default_collate",
-    "default_convert",
-    "get_worker_info",
-    "random_split",
-    "sampler",
-]
+__all__ = [*dataloader.__all__, *dataset.__all__, *sampler.__all__, "dataloader", "dataset", "sampler"]
