@@ -134,6 +134,7 @@ MEANT_FOR = {
     "depthwise": ([SPECS[2], SPECS[3], SPECS[6], SPECS[10], SPECS[11]], [SPECS[1], SPECS[8], SPECS[13]]),
     "fft": ([SPECS[0], SPECS[3], SPECS[8], SPECS[9], SPECS[12]], []),
     "direct": ([SPECS[0], SPECS[2], SPECS[8], SPECS[9]], [SPECS[1], SPECS[10], SPECS[12], SPECS[13]]),
+    "filter2d": ([SPECS[0], SPECS[2], SPECS[3], SPECS[6], SPECS[8], SPECS[9]], [SPECS[1], SPECS[11], SPECS[12]]),
     "gemm": (SPECS, []),
     "im2col": (SPECS, []),
     "reference": (SPECS, []),
