@@ -87,3 +87,19 @@ def test_submodules_below_a_listed_module_resolve_to_convforges_namesakes():
         assert TF.__name__ == "torchvision.transforms.functional"
         with pytest.raises(ModuleNotFoundError, match=r"torch\.utils\.data\.nowhere is not provided"):
             import torch.utils.data.nowhere  # noqa: F401
+
+
+def test_a_library_importing_torch_inside_the_block_gets_real_torch_afterwards(tmp_path, monkeypatch):
+    import torch as real_torch
+
+    (tmp_path / "uses_torch.py").write_text("import torch\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("uses_torch", None)
+    with compat.torch_modules():
+        import uses_torch
+
+        assert uses_torch.torch.Tensor is cf.Tensor
+    assert "uses_torch" not in sys.modules
+    import uses_torch
+
+    assert uses_torch.torch is real_torch

@@ -180,7 +180,9 @@ def torch_modules() -> Iterator[types.ModuleType]:
     """Resolve ``torch``/``torchvision`` imports to convforge inside the ``with`` block.
 
     Yields the alias of ``torch``. Real torch modules already imported are set aside and
-    restored on exit; the aliases are removed.
+    restored on exit; the aliases are removed, and so is every module first imported inside
+    the block that kept a reference to an alias (a library doing ``import torch`` at its
+    import, such as ``safetensors.torch``), so that a later import outside gets real torch.
 
     >>> with torch_modules():
     ...     import torch.nn as nn
@@ -189,15 +191,24 @@ def torch_modules() -> Iterator[types.ModuleType]:
     saved = {name: module for name, module in sys.modules.items() if _is_torch_name(name)}
     for name in saved:
         del sys.modules[name]
+    before = set(sys.modules)
     finder = _Finder()
     sys.meta_path.insert(0, finder)
     try:
         yield importlib.import_module("torch")
     finally:
         sys.meta_path.remove(finder)
-        for name in [n for n in sys.modules if _is_torch_name(n)]:
+        for name in [n for n in sys.modules if _is_torch_name(n) or _holds_alias(n, before)]:
             del sys.modules[name]
         sys.modules.update(saved)
+
+
+def _holds_alias(name: str, before: set[str]) -> bool:
+    """Whether module ``name`` was imported inside the block and keeps an alias in its globals."""
+    module = sys.modules.get(name)
+    if name in before or module is None:
+        return False
+    return any(isinstance(value, _Alias) for value in list(vars(module).values()))
 
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '([^']+)' from '([^']+)'")
