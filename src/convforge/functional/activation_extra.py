@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import random as cf_random
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ._common import _float_tensor, _tensor, in_place
 from .activation import leaky_relu, relu, softmax
@@ -59,11 +60,25 @@ def _number(op: str, name: str, value) -> float:
     return float(value)
 
 
+class Hardtanh(Function):
+    """``clip(x, low, high)`` in one pass (``np.clip``); the gradient is 1 only strictly inside
+    (low, high), 0 at the bounds and outside, as torch's hardtanh family (``Tensor.clamp``
+    passes the gradient at the bounds too). Backward reads the input, as torch's."""
+
+    def forward(self, a, low, high):
+        self.a, self.low, self.high = a, low, high
+        return np.clip(a, a.dtype.type(low), a.dtype.type(high))
+
+    def backward(self, g):
+        a = self.a
+        inside = np.greater(a, self.low)
+        inside &= np.less(a, self.high)
+        return np.multiply(g, inside, dtype=g.dtype), None, None
+
+
 def _clip_open(x: Tensor, low: float, high: float) -> Tensor:
-    """``clamp(x, low, high)`` whose gradient is 1 only strictly inside (low, high), as torch's
-    hardtanh family (``Tensor.clamp`` passes the gradient at the bounds too)."""
-    a = x.array
-    return x.where((a > low) & (a < high), np.clip(a, low, high).astype(a.dtype, copy=False))
+    """``clamp(x, low, high)`` with the hardtanh gradient (see :class:`Hardtanh`)."""
+    return Hardtanh.apply(x, low, high)
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
