@@ -133,15 +133,24 @@ def _pads(pairs) -> list[int]:
     return [int(lo) for lo, _ in pairs] + [int(hi) for _, hi in pairs]
 
 
+def _window(spec, dilation: bool = True) -> dict:
+    """The window attributes Conv, ConvTranspose, MaxPool and AveragePool share, from a spec."""
+    attrs = {
+        "kernel_shape": list(spec.kernel_size),
+        "strides": list(spec.stride),
+        "pads": _pads(spec.padding),
+    }
+    if dilation:
+        attrs["dilations"] = list(spec.dilation)
+    return attrs
+
+
 def _conv(g, args, kwargs, out):
     x, w, b, spec = args[:4]
     return g.node(
         "Conv",
         [g.value(x), g.value(w), g.value(b)] if b is not None else [g.value(x), g.value(w)],
-        kernel_shape=list(spec.kernel_size),
-        strides=list(spec.stride),
-        pads=_pads(spec.padding),
-        dilations=list(spec.dilation),
+        **_window(spec),
         group=int(spec.groups),
     )
 
@@ -158,10 +167,7 @@ def _conv_transpose(g, args, kwargs, out):
     return g.node(
         "ConvTranspose",
         inputs,
-        kernel_shape=list(spec.kernel_size),
-        strides=list(spec.stride),
-        pads=_pads(spec.padding),
-        dilations=list(spec.dilation),
+        **_window(spec),
         group=int(spec.groups),
         output_padding=output_padding,
     )
@@ -172,10 +178,7 @@ def _max_pool(g, args, kwargs, out):
     return g.node(
         "MaxPool",
         [g.value(x)],
-        kernel_shape=list(spec.kernel_size),
-        strides=list(spec.stride),
-        pads=_pads(spec.padding),
-        dilations=list(spec.dilation),
+        **_window(spec),
         ceil_mode=int(spec.ceil_mode),
     )
 
@@ -187,9 +190,7 @@ def _avg_pool(g, args, kwargs, out):
     return g.node(
         "AveragePool",
         [g.value(x)],
-        kernel_shape=list(spec.kernel_size),
-        strides=list(spec.stride),
-        pads=_pads(spec.padding),
+        **_window(spec, dilation=False),
         ceil_mode=int(spec.ceil_mode),
         count_include_pad=int(spec.count_include_pad),
     )

@@ -128,22 +128,33 @@ def _geometry(attrs, kernel_from_weight):
     return kernel, stride, dilation
 
 
-def build_conv(attrs, constants, opset) -> Layer:
+def _conv_node(attrs, constants, layers: dict):
+    """What Conv and ConvTranspose read alike: the constant weight (and bias), the window and
+    the groups, checked against the rank ``layers`` (a table by rank) provides."""
     weight, bias = constants[1], constants[2] if len(constants) > 2 else None
     if weight is None:
         raise UnsupportedNode("the weight is computed at run time; only constant weights are supported")
     kernel, stride, dilation = _geometry(attrs, weight.shape[2:])
     groups = int(attrs.get("group", 1))
-    if kernel != tuple(weight.shape[2:]) or len(kernel) not in CONV:
+    if kernel != tuple(weight.shape[2:]) or len(kernel) not in layers:
         raise UnsupportedNode(
             f"kernel_shape {kernel} does not match the weight {weight.shape} (1-3 spatial dims)"
         )
-    layer = CONV[len(kernel)](
-        weight.shape[1] * groups, weight.shape[0], kernel, stride, 0, dilation, groups, bias=bias is not None
-    )
+    return weight, bias, kernel, stride, dilation, groups
+
+
+def _load_weight_and_bias(layer, weight, bias) -> None:
     _weights(layer.weight, weight)
     if bias is not None:
         _weights(layer.bias, bias)
+
+
+def build_conv(attrs, constants, opset) -> Layer:
+    weight, bias, kernel, stride, dilation, groups = _conv_node(attrs, constants, CONV)
+    layer = CONV[len(kernel)](
+        weight.shape[1] * groups, weight.shape[0], kernel, stride, 0, dilation, groups, bias=bias is not None
+    )
+    _load_weight_and_bias(layer, weight, bias)
     return Layer(layer, "conv", _padding(attrs, kernel, stride, dilation))
 
 
@@ -206,21 +217,11 @@ class _TransposedPadding:
 
 
 def build_conv_transpose(attrs, constants, opset):
-    weight, bias = constants[1], constants[2] if len(constants) > 2 else None
-    if weight is None:
-        raise UnsupportedNode("the weight is computed at run time; only constant weights are supported")
-    kernel, stride, dilation = _geometry(attrs, weight.shape[2:])
-    groups = int(attrs.get("group", 1))
-    if kernel != tuple(weight.shape[2:]) or len(kernel) not in CONV_TRANSPOSE:
-        raise UnsupportedNode(
-            f"kernel_shape {kernel} does not match the weight {weight.shape} (1-3 spatial dims)"
-        )
+    weight, bias, kernel, stride, dilation, groups = _conv_node(attrs, constants, CONV_TRANSPOSE)
     layer = CONV_TRANSPOSE[len(kernel)](
         weight.shape[0], weight.shape[1] * groups, kernel, stride, 0, 0, groups, bias is not None, dilation
     )
-    _weights(layer.weight, weight)
-    if bias is not None:
-        _weights(layer.bias, bias)
+    _load_weight_and_bias(layer, weight, bias)
     return _TransposedLayer(layer, _TransposedPadding(layer, attrs, kernel, stride, dilation))
 
 

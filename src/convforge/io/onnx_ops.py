@@ -123,14 +123,23 @@ def _run_hard_swish(inputs, attrs, opset):
     return F.hardswish(inputs[0])
 
 
-def _run_softmax(inputs, attrs, opset):
-    x = inputs[0]
-    axis = _axis(attrs.get("axis", 1 if opset < 13 else -1), x.ndim)
-    if opset >= 13:
-        return F.softmax(x, dim=axis)
-    # before opset 13 the input is coerced to 2-D (axis splits the dimensions)
-    rows = int(np.prod(x.shape[:axis], dtype=np.int64))
-    return F.softmax(x.reshape(rows, -1), dim=1).reshape(*x.shape)
+def _softmax_like(softmax):
+    """Softmax and LogSoftmax's run: ``softmax`` over ``axis``, from opset 13 on; before it,
+    over the input coerced to 2-D (``axis`` splits the dimensions into rows and columns)."""
+
+    def run(inputs, attrs, opset):
+        x = inputs[0]
+        axis = _axis(attrs.get("axis", 1 if opset < 13 else -1), x.ndim)
+        if opset >= 13:
+            return softmax(x, dim=axis)
+        rows = int(np.prod(x.shape[:axis], dtype=np.int64))
+        return softmax(x.reshape(rows, -1), dim=1).reshape(*x.shape)
+
+    return run
+
+
+_run_softmax = _softmax_like(F.softmax)
+_run_log_softmax = _softmax_like(F.log_softmax)
 
 
 def _run_lrn(inputs, attrs, opset):
@@ -294,15 +303,6 @@ def _run_gemm(inputs, attrs, opset):
     if len(inputs) > 2 and inputs[2] is not None:
         y = y + as_tensor(inputs[2]) * attrs.get("beta", 1.0)
     return y
-
-
-def _run_log_softmax(inputs, attrs, opset):
-    x = inputs[0]
-    axis = _axis(attrs.get("axis", 1 if opset < 13 else -1), x.ndim)
-    if opset >= 13:
-        return F.log_softmax(x, dim=axis)
-    rows = int(np.prod(x.shape[:axis], dtype=np.int64))
-    return F.log_softmax(x.reshape(rows, -1), dim=1).reshape(*x.shape)
 
 
 def _variadic(pick, numpy_pick):
