@@ -18,8 +18,14 @@ from ...spec import ConvSpec
 from ..function import Function
 
 
-def _bias_shape(bias: np.ndarray, ndim: int) -> tuple[int, ...]:
-    return (1, bias.shape[0]) + (1,) * ndim
+def _add_bias(y: np.ndarray, bias: np.ndarray | None, ndim: int) -> np.ndarray:
+    """``y + bias`` per channel, in place in ``y`` (the kernel's fresh output).
+
+    Shape: y (N, C, *spatial) with ``ndim`` spatial dimensions; bias (C,) or None.
+    """
+    if bias is not None:
+        y += bias.reshape((1, bias.shape[0]) + (1,) * ndim)
+    return y
 
 
 def _grad_bias(g: np.ndarray, ndim: int) -> np.ndarray:
@@ -33,10 +39,7 @@ class Conv(Function):
         spec = spec.with_batch(x.shape[0])
         self.spec, self.kernel = spec, kernel
         self.save_for_backward(x, w)
-        y = kernel.forward(x, w, spec)
-        if b is not None:
-            y += b.reshape(_bias_shape(b, spec.ndim))
-        return y
+        return _add_bias(kernel.forward(x, w, spec), b, spec.ndim)
 
     def backward(self, g):
         x, w = self.saved
@@ -63,10 +66,7 @@ class ConvTranspose(Function):
         if any(fill):
             x = np.pad(x, ((0, 0), (0, 0), *((0, f) for f in fill)))
         self.save_for_backward(x, w)
-        y = kernel.grad_input(x, w, spec, spec.in_shape)
-        if b is not None:
-            y += b.reshape(_bias_shape(b, spec.ndim))
-        return y
+        return _add_bias(kernel.grad_input(x, w, spec, spec.in_shape), b, spec.ndim)
 
     def backward(self, g):
         x, w = self.saved
