@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, start_state
+from .optimizer import Optimizer, decayed_gradient, start_state
 
 
 class Adadelta(Optimizer):
@@ -69,11 +69,8 @@ class Adadelta(Optimizer):
         if not state:
             start_state(state, theta, "square_avg", "acc_delta")
         rho, eps = group["rho"], group["eps"]
-        if group["maximize"]:
-            grad = -grad
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * theta
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho
         square_avg += (1 - rho) * grad * grad

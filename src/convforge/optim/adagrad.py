@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, decayed_gradient
 
 
 class Adagrad(Optimizer):
@@ -73,11 +73,8 @@ class Adagrad(Optimizer):
         theta = param.array
         if not state:
             self._init_state(param, group, state)
-        if group["maximize"]:
-            grad = -grad
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * theta
         lr_t = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         total = state["sum"]
         total += grad * grad

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, start_state
+from .optimizer import Optimizer, decayed_gradient, start_state
 
 
 class Adamax(Optimizer):
@@ -59,11 +59,8 @@ class Adamax(Optimizer):
         if not state:
             start_state(state, theta, "exp_avg", "exp_inf")
         beta1, beta2 = group["betas"]
-        if group["maximize"]:
-            grad = -grad
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * theta
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg += (1 - beta1) * (grad - exp_avg)  # torch's lerp
         np.maximum(exp_inf * beta2, np.abs(grad) + group["eps"], out=exp_inf)

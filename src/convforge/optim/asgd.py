@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, start_state
+from .optimizer import Optimizer, decayed_gradient, start_state
 
 
 class ASGD(Optimizer):
@@ -58,11 +58,8 @@ class ASGD(Optimizer):
         if not state:
             start_state(state, theta, "ax", eta=_scalar(group["lr"]), mu=1.0)
         lr, lambd = group["lr"], group["lambd"]
-        if group["maximize"]:
-            grad = -grad
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * theta
         eta = state["eta"]
         theta *= 1 - lambd * eta
         theta -= eta * grad

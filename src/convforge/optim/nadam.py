@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, start_state
+from .optimizer import Optimizer, decayed_gradient, start_state
 
 
 class NAdam(Optimizer):
@@ -67,16 +67,10 @@ class NAdam(Optimizer):
         theta = param.array
         if not state:
             start_state(state, theta, "exp_avg", "exp_avg_sq", mu_product=1.0)
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
         step = state["step"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                theta *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * theta
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
         state["mu_product"] *= mu

@@ -67,6 +67,25 @@ def start_state(state: dict[str, Any], like: np.ndarray, *zeros: str, **scalars:
         state[name] = np.zeros_like(like)
 
 
+def decayed_gradient(grad: np.ndarray, theta: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+    """The gradient a step's rule sees, as torch's optimizers start a step: negated if
+    ``maximize``; with a non-zero ``weight_decay``, either the weights decayed in place
+    (``theta *= 1 - lr * weight_decay``, where ``decoupled_weight_decay``) or
+    ``weight_decay * theta`` added to the gradient (L2). ``grad`` itself is never changed.
+
+    Shape: grad, theta (the parameter's); returned as grad.
+    """
+    if group["maximize"]:
+        grad = -grad
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if group.get("decoupled_weight_decay"):
+            theta *= 1 - group["lr"] * weight_decay
+        else:
+            grad = grad + weight_decay * theta
+    return grad
+
+
 def to_array(value) -> np.ndarray:
     """An ndarray from an ndarray, a cf.Tensor or a torch tensor (without importing torch)."""
     if isinstance(value, Tensor):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, start_state
+from .optimizer import Optimizer, decayed_gradient, start_state
 
 
 class RAdam(Optimizer):
@@ -68,16 +68,10 @@ class RAdam(Optimizer):
         theta = param.array
         if not state:
             start_state(state, theta, "exp_avg", "exp_avg_sq")
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
         step = state["step"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                theta *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * theta
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_avg_sq *= beta2

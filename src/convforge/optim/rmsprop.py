@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, start_state
+from .optimizer import Optimizer, decayed_gradient, start_state
 
 
 class RMSprop(Optimizer):
@@ -74,11 +74,8 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(theta)
         alpha = group["alpha"]
-        if group["maximize"]:
-            grad = -grad
+        grad = decayed_gradient(grad, theta, group)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * theta
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
