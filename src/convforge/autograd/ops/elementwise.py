@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...backend import DEFAULT_DTYPE
-from ..function import Function
+from ..function import Function, is_grad_enabled
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -206,8 +206,10 @@ class ReLU(Function):
     saves_output = True  # as torch's, whose backward reads the result
 
     def forward(self, a):
-        self.mask = a > 0
-        return np.where(self.mask, a, np.zeros((), dtype=a.dtype))
+        y = np.maximum(a, a.dtype.type(0))  # one pass; NaN passes through, as torch's
+        if is_grad_enabled():  # under no_grad no graph is recorded: no mask
+            self.mask = y > 0
+        return y
 
     def backward(self, g):
         return (g * self.mask,)
