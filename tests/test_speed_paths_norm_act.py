@@ -220,3 +220,27 @@ def test_relu6_module_under_no_grad_records_nothing():
         y = cf.nn.ReLU6()(cf.tensor(np.linspace(-2, 8, 11, dtype=np.float32), requires_grad=True))
     assert y.grad_fn is None
     np.testing.assert_array_equal(y.numpy(), np.clip(np.linspace(-2, 8, 11, dtype=np.float32), 0, 6))
+
+
+# --- ReLU: one np.maximum pass, the mask only when a graph is recorded --------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("inplace", [False, True])
+def test_relu_values_and_gradient_match_torch(rng, dtype, inplace):
+    x = np.concatenate([[0.0, -0.0, 1e-30, -1e-30], rng.normal(size=60)]).reshape(4, 4, 4).astype(dtype)
+    xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
+    yc, yt = CF.relu(xc * 1.0, inplace=inplace), TF.relu(xt * 1.0, inplace=inplace)
+    g = rng.normal(size=x.shape).astype(dtype)
+    (yc * cf.tensor(g)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    assert_close(yc.detach().numpy(), yt.detach(), dtype=dtype)
+    assert_close(xc.grad.numpy(), xt.grad, dtype=dtype)
+
+
+def test_relu_passes_nan_through_and_records_nothing_under_no_grad():
+    x = np.array([np.nan, -2.0, 3.0], dtype=np.float32)
+    with cf.no_grad():
+        y = CF.relu(cf.tensor(x, requires_grad=True))
+    assert y.grad_fn is None
+    np.testing.assert_array_equal(y.numpy(), torch.relu(torch.tensor(x)).numpy())
