@@ -10,6 +10,8 @@ gradient convention at the kinks (0 at the bounds).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -17,6 +19,7 @@ import torch
 import convforge as cf
 from conftest import assert_close, to_torch
 from convforge.kernels import affine
+from convforge.kernels import clip as clip_kernels
 
 CF, TF = cf.nn.functional, torch.nn.functional
 DTYPES = [np.float32, np.float64]
@@ -208,6 +211,33 @@ def test_clip_activations_in_place_on_a_non_leaf_match_torch(rng, name, kwargs):
     (yt * yt).sum().backward()
     assert_close(hc.detach().numpy(), ht.detach(), np.float32)
     assert_close(xc.grad.numpy(), xt.grad, np.float32)
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def clip_path(request, monkeypatch):
+    """The hardtanh backward on the compiled sweep and again on the NumPy expression."""
+    if request.param == "numpy":
+        monkeypatch.setattr(clip_kernels, "_jit", SimpleNamespace(available=lambda: False))
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("name", "kwargs"), ACTIVATIONS)
+@pytest.mark.parametrize("size", [64, 2 * 4 * 96 * 96])  # the second above the parallel threshold
+def test_clip_activation_gradients_at_kinks_and_beside_nan_match_torch(
+    rng, clip_path, dtype, name, kwargs, size
+):
+    x = rng.normal(scale=4, size=size).astype(dtype)
+    x[: len(KINKS)] = KINKS
+    x[len(KINKS)] = np.nan  # the value stays NaN; torch's gradient there depends on its vector path
+    xc, xt = cf.tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
+    g = rng.normal(size=size).astype(dtype)
+    (getattr(CF, name)(xc, **kwargs) * cf.tensor(g)).sum().backward()
+    (getattr(TF, name)(xt, **kwargs) * torch.tensor(g)).sum().backward()
+    finite = np.isfinite(x)
+    assert xc.grad.numpy()[len(KINKS)] == 0 or name == "hardswish"  # 0 at NaN, as torch's vector path
+    rtol = 1e-7 if name in ("hardsigmoid", "hardswish") and dtype == np.float64 else None
+    assert_close(xc.grad.numpy()[finite], xt.grad.numpy()[finite], dtype=dtype, rtol=rtol)
 
 
 def test_relu6_passes_nan_through_as_torch():

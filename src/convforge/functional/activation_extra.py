@@ -14,6 +14,7 @@ import numpy as np
 from .. import random as cf_random
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..kernels import clip as clip_kernels
 from ._common import _float_tensor, _tensor, in_place
 from .activation import leaky_relu, relu, softmax
 
@@ -62,18 +63,16 @@ def _number(op: str, name: str, value) -> float:
 
 class Hardtanh(Function):
     """``clip(x, low, high)`` in one pass (``np.clip``); the gradient is 1 only strictly inside
-    (low, high), 0 at the bounds and outside, as torch's hardtanh family (``Tensor.clamp``
-    passes the gradient at the bounds too). Backward reads the input, as torch's."""
+    (low, high), 0 at the bounds, outside and at NaN, as torch's hardtanh family
+    (``Tensor.clamp`` passes the gradient at the bounds too). Backward reads the input, as
+    torch's."""
 
     def forward(self, a, low, high):
         self.a, self.low, self.high = a, low, high
         return np.clip(a, a.dtype.type(low), a.dtype.type(high))
 
     def backward(self, g):
-        a = self.a
-        inside = np.greater(a, self.low)
-        inside &= np.less(a, self.high)
-        return np.multiply(g, inside, dtype=g.dtype), None, None
+        return clip_kernels.open_interval_grad(g, self.a, self.low, self.high), None, None
 
 
 def _clip_open(x: Tensor, low: float, high: float) -> Tensor:
