@@ -18,6 +18,15 @@ Nothing here asserts on time.
 
     python benchmarks/bench_dask.py                       # 16k x 16k, 31x31 and 3x3
     python benchmarks/bench_dask.py --size 4096 --chunks 1024
+    python benchmarks/bench_dask.py --size 16384 --kernels 3,5 --also gemm --repeats 3 --persist
+    python benchmarks/bench_dask.py --in-memory --size 4096 --kernels 3,5,7 --also gemm
+
+``--also NAME`` times ``algorithm=NAME`` too (e.g. ``gemm``, the kernel 'auto' ran before
+``filter2d``); ``--repeats R`` runs each contender R times in its own block and reports the
+minimum (and the median); ``--persist`` makes the image once and keeps it on the workers, so
+the time is the filtering alone, not the random numbers. ``--in-memory`` skips Dask: one
+plane, ``F.conv2d`` (reflect padding, the pad-first path) against ``scipy.ndimage.correlate``
+(mode 'mirror'), each alone in its own block, scipy's block before and after ours.
 """
 
 from __future__ import annotations
@@ -94,7 +103,7 @@ def _one_thread_per_worker() -> None:
     cf.set_num_threads(1)
 
 
-def contenders(kernel: np.ndarray, fft: bool):
+def contenders(kernel: np.ndarray, fft: bool, also: tuple[str, ...] = ()):
     """name -> function(image dask array) -> filtered dask array."""
     import scipy.ndimage as ndimage
 
@@ -105,9 +114,9 @@ def contenders(kernel: np.ndarray, fft: bool):
     found = {
         "convforge auto": lambda x: cfd.conv(x, weight, padding="same", padding_mode="reflect"),
     }
-    if fft:
-        found["convforge fft"] = lambda x: cfd.conv(
-            x, weight, padding="same", padding_mode="reflect", algorithm="fft"
+    for name in (*(("fft",) if fft else ()), *also):
+        found[f"convforge {name}"] = lambda x, name=name: cfd.conv(
+            x, weight, padding="same", padding_mode="reflect", algorithm=name
         )
     found["scipy map_overlap"] = lambda x: x.map_overlap(
         ndimage.correlate, depth=radius, boundary="none", weights=kernel, mode="mirror", dtype=x.dtype
@@ -121,17 +130,60 @@ def contenders(kernel: np.ndarray, fft: bool):
     return found
 
 
-def run_one(client, make_image, filter_fn, size: int) -> tuple[float, float, float]:
-    """(seconds, peak MiB, peak MiB above idle) of the busiest worker."""
+def run_one(client, make_image, filter_fn, repeats: int = 1) -> tuple[float, float, float, float]:
+    """(min seconds, median seconds, peak MiB, peak MiB above idle) of the busiest worker."""
     pids = list(client.run(os.getpid).values())
-    client.run(lambda: __import__("gc").collect())
-    total = filter_fn(make_image()).sum()
+    times = []
     with PeakRSS(pids) as rss:
-        start = time.perf_counter()
-        client.compute(total).result()
-        seconds = time.perf_counter() - start
+        for _ in range(repeats):
+            client.run(lambda: __import__("gc").collect())
+            total = filter_fn(make_image()).sum()
+            start = time.perf_counter()
+            client.compute(total).result()
+            times.append(time.perf_counter() - start)
     peak, above = rss.busiest
-    return seconds, peak, above
+    return min(times), float(np.median(times)), peak, above
+
+
+def in_memory(size: int, sides: list[int], also: tuple[str, ...], repeats: int) -> None:
+    """One plane in memory: ``F.conv2d`` (auto and ``also``) against ``scipy.ndimage.correlate``."""
+    import scipy.ndimage as ndimage
+
+    import convforge as cf
+    import convforge.functional as F
+
+    def best(call) -> float:
+        call()  # warm up (and compile)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+        time.sleep(0.2)  # let the workers of this block go idle before the next one
+        return min(times)
+
+    image = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    x = cf.tensor(image[None, None])
+    print(f"in memory: one {size}x{size} float32 plane, reflect border, best of {repeats}")
+    for side in sides:
+        kernel = np.random.default_rng(side).random((side, side), dtype=np.float32)
+        kernel /= kernel.sum()
+        w = cf.tensor(kernel[None, None])
+        scipy_before = best(lambda k=kernel: ndimage.correlate(image, k, mode="mirror"))
+        ours = {}
+        with cf.no_grad():
+            for name in ("auto", *also):
+                ours[name] = best(
+                    lambda n=name, w=w: F.conv2d(x, w, padding="same", padding_mode="reflect", algorithm=n)
+                )
+        scipy_after = best(lambda k=kernel: ndimage.correlate(image, k, mode="mirror"))
+        scipy_time = min(scipy_before, scipy_after)
+        figures = "; ".join(f"{n} {t * 1e3:.1f} ms ({scipy_time / t:.2f}x)" for n, t in ours.items())
+        print(
+            f"  {side}x{side}: scipy {scipy_before * 1e3:.1f} / {scipy_after * 1e3:.1f} ms (before / after); "
+            f"convforge {figures}  [ratio = scipy time / ours]",
+            flush=True,
+        )
 
 
 def check_agreement(kernel: np.ndarray) -> float:
@@ -159,7 +211,17 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--fft-from", type=int, default=15, help="also time algorithm='fft' from this side on"
     )
+    parser.add_argument("--also", default="", help="also time these algorithm= names, comma separated")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per contender; the minimum is reported")
+    parser.add_argument("--persist", action="store_true", help="make the image once, keep it on the workers")
+    parser.add_argument("--in-memory", action="store_true", help="one plane in memory, no Dask")
     args = parser.parse_args(argv)
+    also = tuple(a for a in args.also.split(",") if a)
+    kernels = [int(k) for k in args.kernels.split(",")]
+    if args.in_memory:
+        print("\n".join(machine_facts()))
+        in_memory(args.size, kernels, also, max(args.repeats, 3))
+        return
 
     import dask.array as da
     import distributed
@@ -169,10 +231,12 @@ def main(argv=None) -> None:
         f"image {args.size}x{args.size} float32 ({args.size**2 * 4 / 2**20:.0f} MiB), "
         f"chunks {args.chunks}x{args.chunks}, reflect border, 1 thread per worker (BLAS and cf.set_num_threads too)"
     )
-    kernels = [int(k) for k in args.kernels.split(",")]
     workers = [int(w) for w in args.workers.split(",")]
+    kept: list = []
 
     def make_image():
+        if kept:
+            return kept[0]
         rng = da.random.default_rng(0)
         return rng.random((args.size, args.size), chunks=args.chunks, dtype=np.float32)
 
@@ -184,19 +248,25 @@ def main(argv=None) -> None:
         with cluster, distributed.Client(cluster) as client:
             # one core per worker: the kernels' own threads (FFT, Numba) follow cf.set_num_threads
             client.run(_one_thread_per_worker)
+            kept.clear()
+            if args.persist:
+                image = client.persist(make_image())
+                distributed.wait(image)
+                kept.append(image)
             for side in kernels:
                 kernel = np.random.default_rng(side).random((side, side), dtype=np.float32)
                 kernel /= kernel.sum()
-                for name, filter_fn in contenders(kernel, side >= args.fft_from).items():
+                for name, filter_fn in contenders(kernel, side >= args.fft_from, also).items():
                     # warm up (imports, Numba) on a small image
                     small = filter_fn(
                         da.ones((2 * args.chunks, 2 * args.chunks), chunks=args.chunks, dtype=np.float32)
                     )
                     client.compute(small.sum()).result()
-                    seconds, peak, above = run_one(client, make_image, filter_fn, args.size)
+                    seconds, median, peak, above = run_one(client, make_image, filter_fn, args.repeats)
                     rows.append((side, name, n_workers, seconds, peak, above))
                     print(
                         f"  {side}x{side} {name:18s} {n_workers} worker(s): {seconds:8.2f} s "
+                        f"(median {median:.2f} of {args.repeats}) "
                         f"{args.size**2 / seconds / 1e6:8.1f} Mpx/s  peak {peak:6.0f} MiB (+{above:.0f})",
                         flush=True,
                     )

@@ -23,11 +23,22 @@ stride-1 correlation too (the flipped kernel over the padded output gradient), t
 gradient one whose "kernel" is the output gradient (correct, not fast: :func:`select.rule`
 keeps the weight gradient with the other algorithms).
 
-Measured (2 cores shared with other engineers' jobs, so noisy: each library timed alone
-in its own block, best of 5; see ``benchmarks/RESULTS_DASK.md`` for the chunked run), one
-4096x4096 float32 plane, 'same' size, reflect border, scipy ``ndimage.correlate`` mode
-'mirror' against ``F.conv2d(..., padding_mode='reflect')``: see the figures recorded in
-``benchmarks/RESULTS_DASK.md`` ("filter2d" section).
+Measured 2026-12-01 on the 2-core AMD EPYC shared with other engineers' jobs (load 3-8, so
+noisy: each library timed alone in its own block, best of 5, scipy's block before and after
+ours), one 4096x4096 float32 plane, 'same' size, reflect border, ``F.conv2d(...,
+padding_mode='reflect')`` (the reflect pad is a copy, ~10 ms) against
+``scipy.ndimage.correlate(mode='mirror')``, ms (scipy time / ours):
+
+    3x3: scipy 81, filter2d 19 (4.2x), before: im2col 72 (1.1x, 0.6x in another run), gemm 70
+    5x5: scipy 177, filter2d 16 (10.9x), before: gemm 52 (3.4x, 0.6-0.9x in other runs)
+    7x7: scipy 368, filter2d 20 (18x),   before: gemm 393 (0.94x)
+
+The kernel alone is ~9 ms for a 3x3 over 4096^2 on one thread and no faster on two: about
+14 GB/s of reads and writes, the memory bandwidth. The input gradient (3x3 / 5x5 / 7x7 at
+4096^2): 26 / 27 / 47 ms against gemm's 122 / 332 / 613. Chunked (``cf.dask.filter``) the
+kernel is a small part of a block's time: see ``benchmarks/RESULTS_DASK.md``. Command:
+``python benchmarks/bench_dask.py --in-memory --size 4096 --kernels 3,5,7 --also filter2d,gemm,im2col
+--repeats 5``.
 """
 
 from __future__ import annotations
