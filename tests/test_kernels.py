@@ -134,7 +134,10 @@ MEANT_FOR = {
     "depthwise": ([SPECS[2], SPECS[3], SPECS[6], SPECS[10], SPECS[11]], [SPECS[1], SPECS[8], SPECS[13]]),
     "fft": ([SPECS[0], SPECS[3], SPECS[8], SPECS[9], SPECS[12]], []),
     "direct": ([SPECS[0], SPECS[2], SPECS[8], SPECS[9]], [SPECS[1], SPECS[10], SPECS[12], SPECS[13]]),
-    "filter2d": ([SPECS[0], SPECS[2], SPECS[3], SPECS[6], SPECS[8], SPECS[9]], [SPECS[1], SPECS[11], SPECS[12]]),
+    "filter2d": (
+        [SPECS[0], SPECS[2], SPECS[3], SPECS[6], SPECS[8], SPECS[9]],
+        [SPECS[1], SPECS[11], SPECS[12]],
+    ),
     "gemm": (SPECS, []),
     "im2col": (SPECS, []),
     "reference": (SPECS, []),
@@ -447,8 +450,8 @@ def test_auto_plan_computes_the_convolution(rng):
         (((8, 96, 56, 56), (96, 1, 3, 3), 1, 1, 1, 96), "depthwise"),  # MobileNet depthwise
         (((1, 64, 56, 56), (64, 1, 31, 31), 1, 15, 1, 64), "fft"),  # RepLKNet 31x31
         (((1, 1, 1024, 1024), (1, 1, 31, 31), 1, 15, 1, 1), "fft"),  # filtering a large image
-        (((1, 3, 512, 512), (3, 3, 7, 7), 1, 3, 1, 1), "gemm"),  # a 7x7 filter on a color image
-        (((1, 1, 1024, 1024), (1, 1, 3, 3), 1, 1, 1, 1), "im2col"),  # small kernels copy little
+        (((1, 3, 512, 512), (3, 3, 7, 7), 1, 3, 1, 1), "filter2d"),  # 7x7 on color: 2.3 vs gemm 45 ms
+        (((1, 1, 1024, 1024), (1, 1, 3, 3), 1, 1, 1, 1), "filter2d"),  # one pass: 0.45 vs gemm 1.1 ms
     ],
     ids=[
         "resnet3x3",
