@@ -274,3 +274,19 @@ def test_relu_passes_nan_through_and_records_nothing_under_no_grad():
         y = CF.relu(cf.tensor(x, requires_grad=True))
     assert y.grad_fn is None
     np.testing.assert_array_equal(y.numpy(), torch.relu(torch.tensor(x)).numpy())
+
+
+def test_batch_norm_and_relu6_export_to_onnx_with_the_same_outputs(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = cf.nn.Sequential(
+        cf.nn.Conv2d(3, 4, 3), cf.nn.BatchNorm2d(4), cf.nn.ReLU6(), cf.nn.Hardtanh(-0.5, 0.5)
+    )
+    model[1].running_mean.array[:] = rng.normal(size=4)
+    model.eval()
+    x = (rng.normal(size=(1, 3, 8, 8)) * 3).astype(np.float32)
+    path = tmp_path / "m.onnx"
+    cf.io.save_onnx(model, str(path), cf.tensor(x))
+    session = ort.InferenceSession(str(path))
+    with cf.no_grad():
+        expected = model(cf.tensor(x)).numpy()
+    assert_close(session.run(None, {session.get_inputs()[0].name: x})[0], expected, np.float32)

@@ -21,14 +21,16 @@ __all__ = ["batch_norm"]
 
 
 class BatchNorm(Function):
-    """``y = (x - mean) * invstd * weight + bias`` per channel (axis 1), ``invstd`` given.
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1).
 
-    In training ``mean`` and ``invstd`` are the batch's, which the input gradient accounts
+    In training ``mean`` and ``var`` are the batch's, which the input gradient accounts
     for: with ``xhat`` the normalized input and means over the reduced axes,
-    ``gx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat))``.
+    ``gx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat))``. (The arguments are the
+    ONNX exporter's, which reads them to write a BatchNormalization node.)
     """
 
-    def forward(self, x, weight, bias, mean, invstd, training):
+    def forward(self, x, weight, bias, mean, var, eps, training):
+        invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
         scale = invstd if weight is None else invstd * weight
         shift = -mean * scale if bias is None else bias - mean * scale
         self.x, self.weight, self.mean, self.invstd, self.training = x, weight, mean, invstd, training
@@ -53,7 +55,7 @@ class BatchNorm(Function):
                 gx = affine.train_input_grad(g, x, mean, scale, a, b)
             else:
                 gx = affine.scale_shift(g, scale, None)
-        return gx, gw, gb, None, None, None
+        return gx, gw, gb, None, None, None, None
 
 
 def _check(op: str, x: Tensor, stats: dict, training: bool) -> int:
@@ -115,6 +117,5 @@ def batch_norm(
     b = None if bias is None else _tensor(op, "bias", bias)
     if given.dtype != x.dtype:
         w, b = (None if v is None else v.to(x.dtype) for v in (w, b))
-    invstd = (1 / np.sqrt(var.astype(x.dtype, copy=False) + x.dtype.type(eps))).astype(x.dtype, copy=False)
-    mean = mean.astype(x.dtype, copy=False)
-    return _in_dtype_of(BatchNorm.apply(x, w, b, mean, invstd, bool(training)), given)
+    mean, var = mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)
+    return _in_dtype_of(BatchNorm.apply(x, w, b, mean, var, float(eps), bool(training)), given)

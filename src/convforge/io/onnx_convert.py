@@ -432,6 +432,7 @@ CONVERTERS = {
     "LeakyReLU": _leaky_relu,
     "GELU": _gelu,
     "Clamp": _clamp,
+    "Hardtanh": _clamp,  # functional.activation_extra: relu6, hardtanh (x, low, high)
     "Softmax": _softmax("Softmax"),
     "LogSoftmax": _softmax("LogSoftmax"),
     "Add": _binary("Add"),
