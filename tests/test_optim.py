@@ -62,7 +62,11 @@ def train(lib, make_optimizer, make_scheduler=None, groups=None, seed=0, steps=S
         if scheduler is not None:
             scheduler.step()
             lrs.append(list(scheduler.get_last_lr()))
-    return np.array(losses), [np.array(p.detach().numpy() if lib == "torch" else p.array) for p in params], lrs
+    return (
+        np.array(losses),
+        [np.array(p.detach().numpy() if lib == "torch" else p.array) for p in params],
+        lrs,
+    )
 
 
 def case_id(value) -> str:

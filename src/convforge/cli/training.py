@@ -234,14 +234,22 @@ def add_train(commands) -> None:
 
 def add_evaluate(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
-    evaluate.add_argument("checkpoint", metavar="CKPT", help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)")
+    evaluate.add_argument(
+        "checkpoint",
+        metavar="CKPT",
+        help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)",
+    )
     evaluate.add_argument("--data", metavar="DIR", help="evaluate on these MNIST IDX files instead")
     evaluate.set_defaults(handler=cmd_evaluate)
 
 
 def add_predict(commands) -> None:
     predict = commands.add_parser("predict", help="classify images with a saved model")
-    predict.add_argument("checkpoint", metavar="CKPT", help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)")
+    predict.add_argument(
+        "checkpoint",
+        metavar="CKPT",
+        help="a model.safetensors written by 'convforge train' (or a 0.1 model.npz)",
+    )
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
     predict.add_argument(
         "--invert",
