@@ -41,8 +41,11 @@ def _dims(spec: ConvSpec):
 
 
 def _chunk(spec: ConvSpec, itemsize: int) -> int:
+    """Samples per chunk: one sample's columns and its zero-padded input (or the padded
+    gradient the columns fold back into) must fit the workspace together."""
     g, c_g, _, k, length = _dims(spec)
-    return batch_chunk(spec.in_shape[0], g * c_g * k * length * itemsize)
+    padded = spec.in_channels * math.prod(spec.padded_in_spatial)
+    return batch_chunk(spec.in_shape[0], (g * c_g * k * length + padded) * itemsize)
 
 
 def columns(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
