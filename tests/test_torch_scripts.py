@@ -108,3 +108,12 @@ def test_run_refuses_a_missing_script(tmp_path):
     result = run_convforge(tmp_path / "absent.py", cwd=tmp_path)
     assert result.returncode == 2
     assert "no such script" in result.stderr
+
+
+def test_run_without_a_script_says_how_to_call_it(tmp_path):
+    result = run([sys.executable, "-m", "convforge", "run"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "convforge run: error: give the script to run: convforge run SCRIPT [ARGS...]"
+    )

@@ -12,11 +12,15 @@ from .. import compat
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the script with torch resolved to convforge; its errors print as under ``python``."""
-    if not os.path.isfile(args.script):
-        print(f"convforge run: error: no such script: {args.script!r}", file=sys.stderr)
+    if not args.command:
+        print("convforge run: error: give the script to run: convforge run SCRIPT [ARGS...]", file=sys.stderr)
+        return 2
+    script, *script_args = args.command
+    if not os.path.isfile(script):
+        print(f"convforge run: error: no such script: {script!r}", file=sys.stderr)
         return 2
     try:
-        return compat.run_script(args.script, args.args)
+        return compat.run_script(script, script_args)
     except KeyboardInterrupt:
         raise
     except Exception as error:  # the script's own error: its traceback, as python prints it
@@ -38,6 +42,7 @@ def _from_the_script(tb):
 def add_run(commands) -> None:
     parser = commands.add_parser(
         "run",
+        usage="convforge run [-h] SCRIPT [ARGS...]",
         help="run a PyTorch script with torch resolved to convforge",
         description=(
             "Run an unmodified PyTorch script with torch, torch.nn, torch.nn.functional, "
@@ -46,8 +51,10 @@ def add_run(commands) -> None:
         ),
         epilog="example: convforge run train_mnist.py --epochs 1",
     )
-    parser.add_argument("script", help="the Python script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    # one REMAINDER positional, so that every argument after the script is the script's own
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]", help="the script and its arguments"
+    )
     parser.set_defaults(handler=cmd_run)
 
 
