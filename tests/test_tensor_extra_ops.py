@@ -180,6 +180,10 @@ def test_addmm_with_beta_zero_ignores_nan_in_input_like_torch():
         (lambda m: m.cumprod(m.ones(2, 3), 2), IndexError),
         (lambda m: m.hstack(m.ones(2)), TypeError),
         (lambda m: m.vstack([]), RuntimeError),
+        (lambda m: m.addmm(m.ones(2, 2), m.ones(2, 2, dtype=m.float64), m.ones(2, 2)), RuntimeError),
+        (lambda m: m.einsum("i,i", m.ones(2), m.ones(2, dtype=m.float64)), RuntimeError),
+        (lambda m: m.isclose(m.ones(2), m.ones(2, dtype=m.float64)), RuntimeError),
+        (lambda m: m.broadcast_to(m.ones(3), (2,)), RuntimeError),
     ],
 )
 def test_bad_arguments_raise_what_torch_raises(call, error):
@@ -203,3 +207,39 @@ def test_einsum_passes_finite_difference_gradcheck():
     x = cf.tensor(_arr(2, 3), requires_grad=True)
     y = cf.tensor(_arr(3, 4), requires_grad=True)
     assert cf.autograd.gradcheck(lambda a, b: cf.einsum("ij,jk->ki", a, b), (x, y))
+
+
+@pytest.mark.parametrize("name", ["tan", "expm1"])
+def test_integer_input_gives_the_default_float_dtype_like_torch(name):
+    out, ref = getattr(cf, name)(cf.tensor([1, 2])), getattr(torch, name)(torch.tensor([1, 2]))
+    assert out.dtype == cf.float32 and ref.dtype == torch.float32
+    np.testing.assert_allclose(np.asarray(out.array), ref.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (4,), (1, 2, 2)])
+def test_kron_and_outer_of_integers_stay_integer_like_torch(shape):
+    a = RNG.integers(-3, 4, size=shape)
+    b = RNG.integers(-3, 4, size=(2,))
+    out, ref = cf.kron(cf.tensor(a), cf.tensor(b)), torch.kron(torch.tensor(a), torch.tensor(b))
+    assert out.dtype == cf.int64 and out.tolist() == ref.tolist()
+    o = cf.outer(cf.tensor(b), cf.tensor(b))
+    assert o.dtype == cf.int64 and o.tolist() == torch.outer(torch.tensor(b), torch.tensor(b)).tolist()
+
+
+def _random_equation(rng):
+    sizes = dict(zip("abcde", rng.integers(1, 4, size=5)))
+    terms = []
+    for _ in range(rng.integers(1, 4)):
+        letters = rng.permutation(list(sizes))[: rng.integers(1, 4)]
+        terms.append("".join(letters))
+    used = sorted(set("".join(terms)))
+    out = "".join(rng.permutation(used)[: rng.integers(0, len(used) + 1)])
+    shapes = [tuple(int(sizes[c]) for c in t) for t in terms]
+    return ",".join(terms) + "->" + out, shapes
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_einsum_equations_match_torch_values_and_gradients(seed):
+    equation, shapes = _random_equation(np.random.default_rng(seed))
+    arrays = [_arr(*s) for s in shapes]
+    _both(lambda *t: cf.einsum(equation, *t), lambda *t: torch.einsum(equation, *t), *arrays)

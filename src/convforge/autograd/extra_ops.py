@@ -62,6 +62,8 @@ def tan(input) -> Tensor:
     Shape: any; the output has the input's shape.
     """
     x = _t(input)
+    if not x.is_floating_point():
+        x = x.float()  # integers give the default float dtype, as in torch
     return x.sin() / x.cos()
 
 
@@ -286,6 +288,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({m1.shape[0]}x{m1.shape[1]} and "
             f"{m2.shape[0]}x{m2.shape[1]})"
         )
+    for name, m in (("mat1", m1), ("mat2", m2)):
+        if m.dtype != a.dtype:
+            raise RuntimeError(f"self and {name} must have the same dtype, but got {a.dtype} and {m.dtype}")
     product = m1.mm(m2)
     product = product if alpha == 1 else product * alpha
     if beta == 0:
@@ -426,6 +431,9 @@ def einsum(equation: str, *operands) -> Tensor:
     if not operands:
         raise RuntimeError("einsum(): must provide at least one operand")
     tensors = [_t(o) for o in operands]
+    for t in tensors[1:]:
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError(f"einsum(): expected scalar type {tensors[0].dtype} but found {t.dtype}")
     subs, out = _expand_ellipsis(equation, [t.ndim for t in tensors])
     return apply_torch_style(_Einsum, subs, out, *tensors)
 
