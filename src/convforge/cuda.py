@@ -16,6 +16,7 @@ says so. The one place that decides whether CUDA can be used stays
 from __future__ import annotations
 
 from .device import DeviceUnavailableError, cuda_is_available
+from .random import _check_seed
 
 __all__ = [
     "current_device",
@@ -64,12 +65,12 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
 
 def manual_seed(seed: int) -> None:
     """Seed the current GPU's generator: with no GPU, nothing to seed (as torch, lazily)."""
-    _check_seed("cuda.manual_seed", seed)
+    _check_seed(seed, "cuda.manual_seed")
 
 
 def manual_seed_all(seed: int) -> None:
     """Seed every GPU's generator: with no GPU, nothing to seed."""
-    _check_seed("cuda.manual_seed_all", seed)
+    _check_seed(seed, "cuda.manual_seed_all")
 
 
 def seed() -> None:
@@ -148,8 +149,3 @@ def get_device_properties(device=None):
 def ipc_collect() -> None:
     """Free CUDA IPC memory; raises: there is no GPU."""
     raise _no_gpu("cuda.ipc_collect")
-
-
-def _check_seed(op: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{op}: seed must be an int, but got seed={value!r} of type {type(value).__name__}")
