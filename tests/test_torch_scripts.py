@@ -117,3 +117,15 @@ def test_run_without_a_script_says_how_to_call_it(tmp_path):
         result.stderr.strip()
         == "convforge run: error: give the script to run: convforge run SCRIPT [ARGS...]"
     )
+
+
+def test_a_scripts_own_error_prints_its_traceback_from_the_script_on(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("import torch\n\n\ndef boom():\n    raise ValueError('boom')\n\n\nboom()\n")
+    result = run_convforge(script, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1] == f'  File "{script}", line 8, in <module>'
+    assert lines[-1] == "ValueError: boom"
+    assert "convforge" not in result.stderr

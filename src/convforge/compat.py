@@ -45,6 +45,7 @@ __all__ = [
     "NotProvidedError",
     "missing_name",
     "run_script",
+    "script_traceback",
     "torch_modules",
 ]
 
@@ -239,21 +240,32 @@ def missing_name(error: BaseException) -> str | None:
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def _is_runner_frame(filename: str) -> bool:
+    """Whether code at ``filename`` is convforge's or the import/run machinery's, not the user's."""
+    return (
+        os.path.abspath(filename).startswith(_PACKAGE_DIR)
+        or filename.startswith("<frozen")
+        or os.path.basename(filename) == "runpy.py"
+    )
+
+
 def _user_frame(error: BaseException) -> traceback.FrameSummary | None:
     """The innermost frame of ``error``'s traceback that is not convforge's or importlib's."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR)
-        and not frame.filename.startswith("<frozen")
-        and os.path.basename(frame.filename) != "runpy.py"
-    ]
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not _is_runner_frame(f.filename)]
     return frames[-1] if frames else None
 
 
 def _raised_in_user_code(error: BaseException) -> bool:
     last = traceback.extract_tb(error.__traceback__)[-1:]
     return bool(last) and not os.path.abspath(last[0].filename).startswith(_PACKAGE_DIR)
+
+
+def script_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """``tb`` without its leading frames of the runner (convforge's and runpy's), as ``python
+    SCRIPT`` would show it; the last frame is always kept."""
+    while tb is not None and tb.tb_next is not None and _is_runner_frame(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
 
 
 def run_script(path: str, args: list[str] | None = None) -> int:

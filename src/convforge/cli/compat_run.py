@@ -24,19 +24,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         raise
     except Exception as error:  # the script's own error: its traceback, as python prints it
-        traceback.print_exception(type(error), error, _from_the_script(error.__traceback__))
+        traceback.print_exception(type(error), error, compat.script_traceback(error.__traceback__))
         return 1
-
-
-def _from_the_script(tb):
-    """``tb`` without its leading frames of the runner (convforge's and runpy's)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(compat.__file__)))
-    while tb is not None and tb.tb_next is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not (os.path.abspath(filename).startswith(package) or filename.startswith("<frozen")):
-            break
-        tb = tb.tb_next
-    return tb
 
 
 def add_run(commands) -> None:
